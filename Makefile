@@ -1,0 +1,51 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Context device bus: build Linux 7.3 with this series and test it under
+# QEMU arm64 virt + SMMUv3.  `make help` lists the targets.
+
+SHELL := /bin/bash
+H := harness
+
+.PHONY: help setup fetch tree build test run shell refresh-patch new-patch clean distclean
+
+help:
+	@echo 'make run            build, boot under QEMU virt+SMMUv3, print the IOMMU groups'
+	@echo 'make test           build and run every KUnit suite (make test SUITES="of_iommu*")'
+	@echo 'make shell          like run, with an interactive shell'
+	@echo 'make setup|fetch|tree|build   the single steps run and test take'
+	@echo 'make refresh-patch PATCH=patches/x.patch [FILES="a.c"]   carry tree edits back'
+	@echo 'make new-patch NAME=subsys-change FILES="a.c b.h"        start a new patch'
+	@echo 'make clean          drop build output (out/build, out/run); distclean: all of out/'
+
+setup:
+	@bash $(H)/setup.sh
+
+fetch: setup
+	@bash $(H)/fetch.sh
+
+tree: fetch
+	@bash $(H)/tree.sh
+
+build: tree
+	@source $(H)/lib.sh && say "building (kunit.py build)" && kunit_py build
+
+test: tree
+	@bash $(H)/test.sh $(SUITES)
+
+run: tree
+	@bash $(H)/run.sh
+
+shell: tree
+	@bash $(H)/run.sh --shell
+
+refresh-patch:
+	@bash $(H)/patch.sh refresh $(PATCH) $(FILES)
+
+new-patch:
+	@bash $(H)/patch.sh new $(NAME) $(FILES)
+
+clean:
+	@source $(H)/lib.sh && rm -rf "$$BUILD" "$$RUNDIR" "$$OUT"/*.log
+
+distclean:
+	@source $(H)/lib.sh && rm -rf "$$OUT"

@@ -1,0 +1,52 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared settings and helpers of the harness scripts; sourced, not run.
+
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# Kernel series this project targets, and the Debian package that carries it.
+KSERIES=7.3
+KPKG=linux-source-$KSERIES
+# Suites searched (in order) for the kernel source, on the machine's mirror.
+KSUITES=${CTXBUS_KSUITES:-"trixie-backports sid"}
+# Suite of the machine's own release, for the arm64 busybox of `make run`.
+BBSUITE=${CTXBUS_BBSUITE:-bookworm}
+
+# Downloads and the pristine kernel repository live outside the checkout.
+CACHE=${CTXBUS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/context-bus}
+# Build output: the patched tree, the kbuild output, the initramfs.
+OUT=${CTXBUS_OUT:-$REPO/out}
+TREE=$OUT/linux
+BUILD=$OUT/build
+RUNDIR=$OUT/run
+PRISTINE=$CACHE/linux-$KSERIES.git
+
+LLVM_SUFFIX=-19
+QEMU_CONFIG=tools/testing/kunit/qemu_configs/arm64_smmuv3.py
+KUNITCONFIG=tools/testing/kunit/configs/context_bus.config
+
+export PATH="$HOME/.cargo/bin:$PATH"
+export LIBCLANG_PATH=${LIBCLANG_PATH:-/usr/lib/llvm${LLVM_SUFFIX}/lib}
+
+say() { printf '==> %s\n' "$*" >&2; }
+
+die() {
+	printf '\nerror: %s\n' "$1" >&2
+	[ $# -gt 1 ] && printf '       %s\n' "${@:2}" >&2
+	exit 1
+}
+
+jobs() { nproc 2>/dev/null || echo 2; }
+
+# kunit.py with the options every harness step shares.
+kunit_py() {
+	local cmd=$1
+	shift
+	python3 "$TREE/tools/testing/kunit/kunit.py" "$cmd" \
+		--build_dir="$BUILD" \
+		--qemu_config="$TREE/$QEMU_CONFIG" \
+		--kunitconfig="$TREE/$KUNITCONFIG" \
+		--make_options="LLVM=$LLVM_SUFFIX" \
+		--jobs="$(jobs)" "$@"
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boot the KUnit kernel (tests disabled) on the KUnit machine, QEMU virt +
+# SMMUv3, with a busybox initramfs that prints the IOMMU groups and powers
+# off.  "--shell" opens an interactive shell instead of powering off.
+
+source "$(dirname "$0")/lib.sh"
+
+shell=0
+[ "${1:-}" = --shell ] && shell=1
+
+say "building the kernel (kunit.py build)"
+kunit_py build >"$OUT/build.log" 2>&1 ||
+	{ tail -n 30 "$OUT/build.log" >&2; die "kernel build failed (log: ${OUT#"$REPO"/}/build.log)"; }
+
+# Initramfs: busybox from Debian's arm64 busybox-static and our scripts.
+deb=$(ls "$CACHE"/debs/busybox-static_*_arm64.deb 2>/dev/null | tail -n 1)
+[ -n "$deb" ] || die "no arm64 busybox-static in $CACHE/debs" "run 'make fetch'"
+root=$RUNDIR/root
+rm -rf "$root"
+mkdir -p "$root"/{bin,proc,sys,dev}
+dpkg-deb --fsys-tarfile "$deb" | tar -xO ./bin/busybox >"$root/bin/busybox"
+chmod 755 "$root/bin/busybox"
+install -m 755 "$REPO"/harness/initramfs/init "$root/init"
+install -m 755 "$REPO"/harness/initramfs/report "$root/bin/report"
+(cd "$root" && find . | cpio -o -H newc --quiet) >"$RUNDIR/initramfs.cpio"
+
+mapfile -t qemu < <(python3 "$REPO/harness/qemu_cmd.py" "$TREE" "$TREE/$QEMU_CONFIG" "$BUILD")
+cmdline=${qemu[-1]#CMDLINE=}
+unset 'qemu[-1]'
+cmdline+=" kunit.enable=0 rdinit=/init panic=-1 quiet"
+qemu+=(-initrd "$RUNDIR/initramfs.cpio")
+
+if [ $shell = 1 ]; then
+	say "booting; an interactive shell follows (leave with 'poweroff -f' or Ctrl-A X)"
+	exec "${qemu[@]}" -append "$cmdline -- shell"
+fi
+
+say "booting $(basename "$BUILD")/arch/arm64/boot/Image.gz under ${qemu[0]} (${CTXBUS_RUN_TIMEOUT:-300} s at most)"
+log=$RUNDIR/console.log
+set +e
+timeout "${CTXBUS_RUN_TIMEOUT:-300}" "${qemu[@]}" -append "$cmdline" </dev/null 2>&1 |
+	tr -d '\r' | tee "$log"
+rc=${PIPESTATUS[0]}
+set -e
+[ $rc = 124 ] && die "QEMU timed out after ${CTXBUS_RUN_TIMEOUT:-300} s (log: ${log#"$REPO"/})" \
+		     "raise CTXBUS_RUN_TIMEOUT, or read the log for a hang"
+grep -q 'Kernel panic' "$log" && die "the kernel panicked (log: ${log#"$REPO"/})"
+grep -q '^context-bus: run complete' "$log" ||
+	die "the run script did not finish (QEMU exit $rc; log: ${log#"$REPO"/})"
+exit 0

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Install the host tools the build needs, from packages only: Debian
+# packages, bindgen-cli from crates.io, rust-src through rustup.  Does
+# nothing (and says so) when everything is already there.
+
+source "$(dirname "$0")/lib.sh"
+
+DEB_PKGS=(clang-19 lld-19 llvm-19 libclang-19-dev qemu-system-arm
+	  flex bison bc libelf-dev libssl-dev cpio kmod xz-utils
+	  make git python3 perl)
+BINDGEN_VERSION=0.72.1
+
+[ "$(uname -s)" = Linux ] && command -v apt-get >/dev/null &&
+	[ -r /etc/debian_version ] ||
+	die "unsupported host: this harness needs a Debian (bookworm or later) machine with apt-get" \
+	    "install the packages listed in harness/setup.sh by other means, or use a Debian host"
+
+case "$(uname -m)" in
+x86_64|aarch64) ;;
+*) die "unsupported host architecture $(uname -m)" "use an x86_64 or aarch64 Debian host" ;;
+esac
+
+did=0
+
+missing=()
+for p in "${DEB_PKGS[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+		missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	[ "$(id -u)" = 0 ] || die "missing packages: ${missing[*]}" \
+		"run 'make setup' as root, or: sudo apt-get install ${missing[*]}"
+	say "installing Debian packages: ${missing[*]}"
+	apt-get update -qq ||
+		die "apt-get update failed" "check the machine's apt sources and network"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		--no-install-recommends "${missing[@]}" >/dev/null ||
+		die "apt-get install failed for: ${missing[*]}" \
+		    "run it by hand to see why, then 'make setup' again"
+	did=1
+fi
+
+command -v rustup >/dev/null && command -v rustc >/dev/null ||
+	die "no rustup/rustc on PATH (looked in \$PATH and ~/.cargo/bin)" \
+	    "install a stable Rust toolchain with rustup, then 'make setup' again"
+
+sysroot=$(rustc --print sysroot)
+if [ ! -d "$sysroot/lib/rustlib/src/rust/library/core" ]; then
+	say "adding rust-src to $(rustc --version)"
+	rustup component add rust-src >/dev/null ||
+		die "rustup component add rust-src failed"
+	did=1
+fi
+
+if ! bindgen --version 2>/dev/null | grep -q " $BINDGEN_VERSION\$"; then
+	say "installing bindgen-cli $BINDGEN_VERSION from crates.io (about 2 minutes)"
+	cargo install --quiet --locked bindgen-cli --version "$BINDGEN_VERSION" ||
+		die "cargo install bindgen-cli failed" "check access to crates.io"
+	did=1
+fi
+
+[ -e "$LIBCLANG_PATH/libclang.so" ] || ls "$LIBCLANG_PATH"/libclang*.so* >/dev/null 2>&1 ||
+	die "libclang not found in $LIBCLANG_PATH" "install libclang-19-dev or set LIBCLANG_PATH"
+
+if [ $did = 0 ]; then
+	say "setup: all host tools present ($(rustc --version | cut -d' ' -f1-2), $(bindgen --version), clang-19), nothing to do"
+else
+	say "setup: done"
+fi
