@@ -36,16 +36,6 @@ static struct device_node *find_smmu(struct kunit *test)
 	return smmu;
 }
 
-static void changeset_destroy_action(void *ocs)
-{
-	of_changeset_destroy(ocs);
-}
-
-static void changeset_revert_action(void *ocs)
-{
-	of_changeset_revert(ocs);
-}
-
 static void put_device_action(void *dev)
 {
 	put_device(dev);
@@ -64,20 +54,14 @@ static struct device *add_iommu_client(struct kunit *test, u32 sid)
 	u32 iommus[2] = { smmu->phandle, sid };
 	char name[32];
 
-	ocs = kunit_kzalloc(test, sizeof(*ocs), GFP_KERNEL);
+	ocs = of_changeset_create_kunit(test);
 	KUNIT_ASSERT_NOT_NULL(test, ocs);
-	of_changeset_init(ocs);
-	KUNIT_ASSERT_EQ(test, 0,
-			kunit_add_action_or_reset(test, changeset_destroy_action, ocs));
-
 	snprintf(name, sizeof(name), "iommu-kunit@%x", sid);
 	np = of_changeset_create_node(ocs, of_root, name);
 	KUNIT_ASSERT_NOT_NULL(test, np);
 	KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_u32_array(ocs, np, "iommus",
 								  iommus, ARRAY_SIZE(iommus)));
-	KUNIT_ASSERT_EQ(test, 0, of_changeset_apply(ocs));
-	KUNIT_ASSERT_EQ(test, 0,
-			kunit_add_action_or_reset(test, changeset_revert_action, ocs));
+	KUNIT_ASSERT_EQ(test, 0, of_changeset_apply_kunit(test, ocs));
 
 	pdev = of_find_device_by_node(np);
 	KUNIT_ASSERT_NOT_NULL_MSG(test, pdev, "no platform device for %pOF", np);
