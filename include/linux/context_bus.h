@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Context device bus: synthetic devices that each stand for one IOMMU
+ * context (stream ID, IOMMU group, IOVA space, optional IOVA window) of a
+ * parent device. See Documentation/driver-api/context-bus.rst.
+ */
+#ifndef _LINUX_CONTEXT_BUS_H
+#define _LINUX_CONTEXT_BUS_H
+
+#include <linux/device.h>
+#include <linux/err.h>
+#include <linux/types.h>
+
+struct device_node;
+
+/**
+ * struct context_device_info - what a context device is made of
+ * @np: device tree node that describes the IOMMU context: either a node
+ *	with an "iommu-map" (usually the parent's), looked up with @fn_id,
+ *	or the context's own node with "iommus". The bus takes its own
+ *	reference.
+ * @name: device name; NULL for "<parent name>:ctx.<fn_id>"
+ * @fn_id: function id, the input id of "iommu-map"; with "iommus" only a
+ *	label, shown in sysfs like the other
+ * @dma_mask: DMA mask (streaming and coherent) of the device; required
+ * @iova_start: first IOVA of the device's window
+ * @iova_size: size of the IOVA window; 0 for no window, that is the whole
+ *	range of @dma_mask
+ *
+ * The IOVA window [@iova_start, @iova_start + @iova_size) is the only
+ * range the DMA API hands out for the device: it becomes the device's
+ * dma_range_map and bus_dma_limit, and dma-iommu reserves everything
+ * outside it. Start and size must be multiples of the IOVA granule.
+ */
+struct context_device_info {
+	struct device_node *np;
+	const char *name;
+	u32 fn_id;
+	u64 dma_mask;
+	u64 iova_start;
+	u64 iova_size;
+};
+
+/**
+ * struct context_device - a device on the context device bus
+ * @dev: the device; everything else is private to the bus
+ */
+struct context_device {
+	struct device dev;
+};
+
+#define to_context_device(d) container_of_const(d, struct context_device, dev)
+
+#ifdef CONFIG_CONTEXT_DEVICE_BUS
+
+extern const struct bus_type context_device_bus_type;
+
+/**
+ * context_device_create() - create a context device for one IOMMU context
+ * @parent: the device the context belongs to; must stay bound while the
+ *	context device exists
+ * @info: what the context device is made of; copied, may go away after
+ *	the call
+ *
+ * Creates a device on the context device bus and returns only once it is
+ * fully usable: attached to its IOMMU (it has its own IOMMU group and the
+ * group's default DMA domain), DMA masks set and the IOVA outside its
+ * window reserved. No driver binds to it; the parent uses it directly for
+ * the DMA API. Must not be called from atomic context.
+ *
+ * Every refusal is logged against @parent and leaves nothing behind.
+ *
+ * Return: the new device, or an ERR_PTR():
+ * -EINVAL if @parent, @info or @info->np is NULL, @info->dma_mask is 0,
+ * the window is not aligned to the IOVA granule, or "iommu-map" is
+ * malformed;
+ * -EOVERFLOW if @info->iova_start + @info->iova_size overflows;
+ * -ERANGE if the window is outside @info->dma_mask or the IOMMU aperture;
+ * -ENOENT if @info->np has neither "iommu-map" nor "iommus";
+ * -ENXIO if "iommu-map" does not cover @info->fn_id;
+ * -EEXIST if a context device of that name exists;
+ * -EBUSY if the context shares its IOMMU group with a device whose window
+ * differs (one IOVA space cannot honour two windows);
+ * -EPROBE_DEFER if the IOMMU driver has not probed yet;
+ * -ENODEV if the device is not behind an IOMMU;
+ * -ENOMEM if memory runs out.
+ */
+struct context_device *context_device_create(struct device *parent,
+					     const struct context_device_info *info);
+
+/**
+ * context_device_destroy() - remove a context device
+ * @cdev: the device from context_device_create(); NULL is ignored
+ *
+ * Removes the device from the bus and from its IOMMU group, then drops the
+ * creator's reference. The memory goes when the last reference does.
+ */
+void context_device_destroy(struct context_device *cdev);
+
+/**
+ * devm_context_device_create() - create a context device the parent owns
+ * @parent: the device the context belongs to, bound to its driver
+ * @info: as for context_device_create()
+ *
+ * Like context_device_create(), and the device is destroyed when @parent
+ * is unbound.
+ *
+ * Return: the new device, or an ERR_PTR() as for context_device_create().
+ */
+struct context_device *devm_context_device_create(struct device *parent,
+						  const struct context_device_info *info);
+
+/**
+ * dev_is_context_device() - tell whether a device is a context device
+ * @dev: any device
+ *
+ * Return: true if @dev is on the context device bus.
+ */
+bool dev_is_context_device(const struct device *dev);
+
+#else /* !CONFIG_CONTEXT_DEVICE_BUS */
+
+static inline struct context_device *
+context_device_create(struct device *parent, const struct context_device_info *info)
+{
+	return ERR_PTR(-ENODEV);
+}
+
+static inline void context_device_destroy(struct context_device *cdev)
+{
+}
+
+static inline struct context_device *
+devm_context_device_create(struct device *parent, const struct context_device_info *info)
+{
+	return ERR_PTR(-ENODEV);
+}
+
+static inline bool dev_is_context_device(const struct device *dev)
+{
+	return false;
+}
+
+#endif /* CONFIG_CONTEXT_DEVICE_BUS */
+
+#endif /* _LINUX_CONTEXT_BUS_H */
