@@ -1,0 +1,327 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! IOMMU context devices.
+//!
+//! A context device stands for one IOMMU context of its parent: its own stream ID, IOMMU group
+//! and IOVA space, optionally limited to an IOVA window. A driver whose hardware has several DMA
+//! streams creates one per stream while it probes, and uses it with the DMA API like any device;
+//! no driver binds to it.
+//!
+//! C header: [`include/linux/context_bus.h`](srctree/include/linux/context_bus.h)
+//!
+//! See also `Documentation/driver-api/context-bus.rst`.
+
+use crate::{
+    bindings,
+    device::{self, property::FwNode, Bound},
+    dma::DmaMask,
+    error::from_err_ptr,
+    prelude::*,
+    sync::aref::AlwaysRefCounted,
+    types::Opaque,
+};
+use core::{
+    marker::PhantomData,
+    ops::{Deref, Range},
+    ptr::{self, NonNull},
+};
+
+/// A device on the context device bus: one IOMMU context of its parent.
+///
+/// Made with [`ContextDevice::create`], which hands out a [`Registration`] that owns it. The
+/// device derefs to [`device::Device`], so it serves wherever a device is expected, for DMA
+/// mappings and allocations above all.
+///
+/// # Invariants
+///
+/// `self.0` is a `struct context_device`, a device on the context device bus.
+#[repr(transparent)]
+pub struct ContextDevice<Ctx: device::DeviceContext = device::Normal>(
+    Opaque<bindings::context_device>,
+    PhantomData<Ctx>,
+);
+
+impl<Ctx: device::DeviceContext> ContextDevice<Ctx> {
+    fn as_raw(&self) -> *mut bindings::context_device {
+        self.0.get()
+    }
+}
+
+impl ContextDevice {
+    /// Creates a context device for one IOMMU context of `parent`.
+    ///
+    /// `node` describes the context: either a node with an `iommu-map` (usually the parent's),
+    /// looked up with `fn_id`, or the context's own node with `iommus`. `dma_mask` becomes the
+    /// streaming and coherent DMA mask. `iova_window`, if given, is the only IOVA range the DMA
+    /// API hands out for the device; it must lie within `dma_mask` and be aligned to the IOVA
+    /// granule.
+    ///
+    /// Returns once the device is fully usable: attached to its IOMMU, masks set, window
+    /// reserved. Every refusal is logged against `parent`; the errors are those of
+    /// `context_device_create()`.
+    ///
+    /// The returned [`Registration`] borrows the bound parent, so it cannot outlive the parent's
+    /// binding; dropping it destroys the device.
+    ///
+    /// # Examples
+    ///
+    /// Three banks of a video block, described by its node's `iommu-map`, each with its own
+    /// window:
+    ///
+    /// ```
+    /// use kernel::{context_bus::{ContextDevice, Registration}, device::{Bound, Device}};
+    /// use kernel::{dma::DmaMask, prelude::*};
+    ///
+    /// const MB: u64 = 1 << 20;
+    ///
+    /// fn create_banks<'a>(parent: &'a Device<Bound>) -> Result<KVec<Registration<'a>>> {
+    ///     let node = parent.fwnode().ok_or(ENODEV)?;
+    ///     let windows = [600 * MB..3500 * MB, 0..3500 * MB, 16 * MB..600 * MB];
+    ///     let mut banks = KVec::new();
+    ///     for (fn_id, window) in (0..).zip(windows) {
+    ///         let bank = ContextDevice::create(parent, node, fn_id, DmaMask::new::<32>(),
+    ///                                          Some(window))?;
+    ///         banks.push(bank, GFP_KERNEL)?;
+    ///     }
+    ///     Ok(banks)
+    /// }
+    /// ```
+    pub fn create<'a>(
+        parent: &'a device::Device<Bound>,
+        node: &FwNode,
+        fn_id: u32,
+        dma_mask: DmaMask,
+        iova_window: Option<Range<u64>>,
+    ) -> Result<Registration<'a>> {
+        if !node.is_of_node() {
+            return Err(EINVAL);
+        }
+        let window = iova_window.unwrap_or(0..0);
+        if window.end < window.start {
+            return Err(EINVAL);
+        }
+        let info = bindings::context_device_info {
+            // SAFETY: `node` is an OF node, embedded as `fwnode` in a `struct device_node`.
+            np: unsafe { crate::container_of!(node.as_raw(), bindings::device_node, fwnode) },
+            name: ptr::null(),
+            fn_id,
+            dma_mask: dma_mask.value(),
+            iova_start: window.start,
+            iova_size: window.end - window.start,
+        };
+        // SAFETY: `parent` is a valid, bound device and `info` a valid description; the bus
+        // takes its own node reference.
+        let cdev = from_err_ptr(unsafe { bindings::context_device_create(parent.as_raw(), &info) })?;
+        Ok(Registration {
+            // INVARIANT: `context_device_create()` returned a live context device.
+            // SAFETY: Not an error pointer, hence not NULL.
+            cdev: unsafe { NonNull::new_unchecked(cdev) },
+            _parent: PhantomData,
+        })
+    }
+}
+
+impl<Ctx: device::DeviceContext> AsRef<device::Device<Ctx>> for ContextDevice<Ctx> {
+    fn as_ref(&self) -> &device::Device<Ctx> {
+        // SAFETY: By the type invariant `self.as_raw()` is a valid `struct context_device`.
+        let dev = unsafe { &raw mut (*self.as_raw()).dev };
+        // SAFETY: `dev` points to a valid `struct device` in the same context as `self`.
+        unsafe { device::Device::from_raw(dev) }
+    }
+}
+
+// SAFETY: `ContextDevice` is a transparent wrapper of `struct context_device`, whose `dev` is at
+// the offset given.
+unsafe impl<Ctx: device::DeviceContext> device::AsBusDevice<Ctx> for ContextDevice<Ctx> {
+    const OFFSET: usize = core::mem::offset_of!(bindings::context_device, dev);
+}
+
+crate::impl_device_context_deref!(unsafe { ContextDevice });
+crate::impl_device_context_into_aref!(ContextDevice);
+
+// SAFETY: Instances of `ContextDevice` are always reference-counted through their `dev`.
+unsafe impl AlwaysRefCounted for ContextDevice {
+    fn inc_ref(&self) {
+        // SAFETY: The existence of a shared reference guarantees that the refcount is non-zero.
+        unsafe { bindings::get_device(self.as_ref().as_raw()) };
+    }
+
+    unsafe fn dec_ref(obj: NonNull<Self>) {
+        // SAFETY: `obj` is a valid context device, so `dev` is a valid `struct device`.
+        let dev = unsafe { &raw mut (*obj.as_ref().as_raw()).dev };
+        // SAFETY: The safety requirements guarantee that the refcount is non-zero.
+        unsafe { bindings::put_device(dev) }
+    }
+}
+
+impl<Ctx: device::DeviceContext> TryFrom<&device::Device<Ctx>> for &ContextDevice<Ctx> {
+    type Error = Error;
+
+    fn try_from(dev: &device::Device<Ctx>) -> Result<Self> {
+        // SAFETY: `dev` is a valid device.
+        if !unsafe { bindings::dev_is_context_device(dev.as_raw()) } {
+            return Err(EINVAL);
+        }
+        // SAFETY: `dev` is the `dev` of a `struct context_device`.
+        let cdev = unsafe { crate::container_of!(dev.as_raw(), bindings::context_device, dev) };
+        // SAFETY: `ContextDevice` is a transparent wrapper of `struct context_device`, and the
+        // device context is the one of `dev`.
+        Ok(unsafe { &*cdev.cast::<ContextDevice<Ctx>>() })
+    }
+}
+
+// SAFETY: A `ContextDevice` is a device like any other: the driver core makes its use from any
+// thread sound.
+unsafe impl Send for ContextDevice {}
+
+// SAFETY: As for `Send`.
+unsafe impl Sync for ContextDevice {}
+
+// SAFETY: As for `Send`.
+unsafe impl Sync for ContextDevice<Bound> {}
+
+/// Ownership of a context device: dropping it destroys the device.
+///
+/// It borrows the bound parent it was created for, so the device goes before the parent is
+/// unbound; keep it in the parent driver's private data.
+///
+/// # Invariants
+///
+/// `cdev` is a live context device made by `context_device_create()`, not destroyed yet.
+pub struct Registration<'a> {
+    cdev: NonNull<bindings::context_device>,
+    _parent: PhantomData<&'a device::Device<Bound>>,
+}
+
+impl Deref for Registration<'_> {
+    type Target = ContextDevice<Bound>;
+
+    fn deref(&self) -> &ContextDevice<Bound> {
+        // SAFETY: By the type invariant `cdev` is live until `self` is dropped. No driver ever
+        // binds to a context device, so nothing can unbind it either: what `Bound` promises
+        // (device resources stay valid) holds until `Drop` removes the device.
+        unsafe { &*self.cdev.as_ptr().cast::<ContextDevice<Bound>>() }
+    }
+}
+
+impl Drop for Registration<'_> {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant `cdev` is live and destroyed only here.
+        unsafe { bindings::context_device_destroy(self.cdev.as_ptr()) };
+    }
+}
+
+// SAFETY: The device may be destroyed from any thread.
+unsafe impl Send for Registration<'_> {}
+
+// SAFETY: `Registration` offers only shared access to a `Sync` device.
+unsafe impl Sync for Registration<'_> {}
+
+/// Returns the number of devices on the context device bus.
+#[cfg(CONFIG_CONTEXT_DEVICE_BUS_KUNIT_TEST)]
+fn bus_device_count() -> usize {
+    use crate::ffi::{c_int, c_void};
+
+    unsafe extern "C" fn count(_dev: *mut bindings::device, data: *mut c_void) -> c_int {
+        // SAFETY: `data` is the counter passed below.
+        unsafe { *data.cast::<usize>() += 1 };
+        0
+    }
+    let mut n = 0usize;
+    // SAFETY: The bus is registered; `count` gets `n` back.
+    let ret = unsafe {
+        bindings::bus_for_each_dev(
+            &bindings::context_device_bus_type,
+            ptr::null_mut(),
+            (&raw mut n).cast(),
+            Some(count),
+        )
+    };
+    if ret != 0 {
+        return usize::MAX;
+    }
+    n
+}
+
+#[cfg(CONFIG_CONTEXT_DEVICE_BUS_KUNIT_TEST)]
+#[kunit_tests(rust_context_bus)]
+mod tests {
+    use super::*;
+    use crate::{faux, str::CStrExt};
+
+    /// QEMU virt's PCIe host bridge maps every requester ID to the SMMU stream of the same
+    /// number through its `iommu-map`; 0x300 is a bus number no device uses.
+    const PCIE_COMPATIBLE: &CStr = c"pci-host-ecam-generic";
+    const FN_ID: u32 = 0x300;
+
+    fn map_provider() -> Result<NonNull<bindings::device_node>> {
+        // SAFETY: Looks up a node by compatible string; NULL starts from the root.
+        let np = unsafe {
+            bindings::of_find_compatible_node(
+                ptr::null_mut(),
+                ptr::null(),
+                PCIE_COMPATIBLE.as_char_ptr(),
+            )
+        };
+        NonNull::new(np).ok_or(ENODEV)
+    }
+
+    #[test]
+    fn registration_owns_the_device() -> Result {
+        let np = map_provider()?;
+        // SAFETY: `np` is a referenced OF node; `FwNode` is a transparent `fwnode_handle`.
+        let node = unsafe { &*(&raw mut (*np.as_ptr()).fwnode).cast::<FwNode>() };
+        let parent = faux::Registration::new(c"rust-context-bus-test", None)?;
+        let parent: &faux::Device<Bound> = parent.as_ref();
+        let before = bus_device_count();
+
+        let window = 0x1000_0000..0x2000_0000;
+        let reg = ContextDevice::create(
+            parent.as_ref(),
+            node,
+            FN_ID,
+            DmaMask::new::<32>(),
+            Some(window),
+        );
+        let reg = reg.inspect_err(|_| {
+            // SAFETY: Referenced by `map_provider()`.
+            unsafe { bindings::of_node_put(np.as_ptr()) };
+        })?;
+        assert_eq!(bus_device_count(), before + 1);
+        let dev: &device::Device<Bound> = reg.as_ref();
+        assert_eq!(dev.name().to_bytes(), b"rust-context-bus-test:ctx.768");
+        // SAFETY: `dev` is a registered device.
+        assert!(!unsafe { (*dev.as_raw()).iommu_group }.is_null());
+        let again: &ContextDevice<Bound> = dev.try_into()?;
+        assert_eq!(again.as_raw(), reg.as_raw());
+
+        drop(reg);
+        assert_eq!(bus_device_count(), before);
+        // SAFETY: Referenced by `map_provider()`.
+        unsafe { bindings::of_node_put(np.as_ptr()) };
+        Ok(())
+    }
+
+    #[test]
+    fn create_refuses_a_window_outside_the_mask() -> Result {
+        let np = map_provider()?;
+        // SAFETY: `np` is a referenced OF node; `FwNode` is a transparent `fwnode_handle`.
+        let node = unsafe { &*(&raw mut (*np.as_ptr()).fwnode).cast::<FwNode>() };
+        let parent = faux::Registration::new(c"rust-context-bus-test", None)?;
+        let parent: &faux::Device<Bound> = parent.as_ref();
+        let before = bus_device_count();
+
+        let reg = ContextDevice::create(
+            parent.as_ref(),
+            node,
+            FN_ID,
+            DmaMask::new::<32>(),
+            Some(0..0x2_0000_0000),
+        );
+        // SAFETY: Referenced by `map_provider()`.
+        unsafe { bindings::of_node_put(np.as_ptr()) };
+        assert!(matches!(reg, Err(e) if e == ERANGE));
+        assert_eq!(bus_device_count(), before);
+        Ok(())
+    }
+}
