@@ -11,11 +11,13 @@
 
 #include <kunit/of.h>
 #include <kunit/test.h>
+#include <linux/dma-direct.h>
 #include <linux/dma-mapping.h>
 #include <linux/iommu.h>
 #include <linux/of.h>
 #include <linux/of_platform.h>
 #include <linux/platform_device.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 
 #define SMMU_COMPATIBLE "arm,smmu-v3"
@@ -23,6 +25,8 @@
 /* Stream IDs past the PCI requester IDs of QEMU virt's root bus. */
 #define TEST_SID_A 0x100
 #define TEST_SID_B 0x101
+#define TEST_SID_RANGES 0x102
+#define TEST_SID_NO_RANGES 0x103
 
 static struct device_node *find_smmu(struct kunit *test)
 {
@@ -36,6 +40,17 @@ static struct device_node *find_smmu(struct kunit *test)
 	return smmu;
 }
 
+/* Adds iommus = <&smmu sid> to @np. */
+static void add_iommus(struct kunit *test, struct of_changeset *ocs,
+		       struct device_node *np, u32 sid)
+{
+	u32 iommus[2] = { find_smmu(test)->phandle, sid };
+	int ret;
+
+	ret = of_changeset_add_prop_u32_array(ocs, np, "iommus", iommus, ARRAY_SIZE(iommus));
+	KUNIT_ASSERT_EQ(test, ret, 0);
+}
+
 static void put_device_action(void *dev)
 {
 	put_device(dev);
@@ -47,11 +62,9 @@ static void put_device_action(void *dev)
  */
 static struct device *add_iommu_client(struct kunit *test, u32 sid)
 {
-	struct device_node *smmu = find_smmu(test);
 	struct platform_device *pdev;
 	struct of_changeset *ocs;
 	struct device_node *np;
-	u32 iommus[2] = { smmu->phandle, sid };
 	char name[32];
 
 	ocs = of_changeset_create_kunit(test);
@@ -59,8 +72,7 @@ static struct device *add_iommu_client(struct kunit *test, u32 sid)
 	snprintf(name, sizeof(name), "iommu-kunit@%x", sid);
 	np = of_changeset_create_node(ocs, of_root, name);
 	KUNIT_ASSERT_NOT_NULL(test, np);
-	KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_u32_array(ocs, np, "iommus",
-								  iommus, ARRAY_SIZE(iommus)));
+	add_iommus(test, ocs, np, sid);
 	KUNIT_ASSERT_EQ(test, 0, of_changeset_apply_kunit(test, ocs));
 
 	pdev = of_find_device_by_node(np);
@@ -132,11 +144,160 @@ static void of_iommu_distinct_streams_are_isolated(struct kunit *test)
 	iommu_group_put(gb);
 }
 
+/* 1 MiB mappings of one buffer, undone when the test ends. */
+struct iova_fill {
+	struct device *dev;
+	struct page *buf;
+	unsigned int count;
+	dma_addr_t iova[];
+};
+
+static void iova_fill_undo(void *data)
+{
+	struct iova_fill *fill = data;
+
+	while (fill->count--)
+		dma_unmap_page_attrs(fill->dev, fill->iova[fill->count], SZ_1M,
+				     DMA_TO_DEVICE, DMA_ATTR_SKIP_CPU_SYNC);
+	__free_pages(fill->buf, get_order(SZ_1M));
+}
+
+/*
+ * Map 1 MiB again and again, at most @cap times, until the IOVA space of
+ * @dev is full. Allocation is top-down: only filling the space shows what
+ * is reserved at the bottom.
+ */
+static struct iova_fill *fill_iova_space(struct kunit *test, struct device *dev,
+					 unsigned int cap)
+{
+	struct iova_fill *fill;
+	dma_addr_t iova;
+
+	fill = kunit_kzalloc(test, struct_size(fill, iova, cap), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, fill);
+	fill->dev = dev;
+	fill->buf = alloc_pages(GFP_KERNEL, get_order(SZ_1M));
+	KUNIT_ASSERT_NOT_NULL(test, fill->buf);
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, iova_fill_undo, fill));
+
+	while (fill->count < cap) {
+		iova = dma_map_page_attrs(dev, fill->buf, 0, SZ_1M, DMA_TO_DEVICE,
+					  DMA_ATTR_SKIP_CPU_SYNC);
+		if (dma_mapping_error(dev, iova))
+			break;
+		fill->iova[fill->count++] = iova;
+	}
+	return fill;
+}
+
+static void platform_device_put_action(void *pdev)
+{
+	platform_device_put(pdev);
+}
+
+static void platform_device_del_action(void *pdev)
+{
+	platform_device_del(pdev);
+}
+
+/*
+ * A device whose dma_range_map has two regions, [16M, 32M) and [64M, 80M),
+ * gets IOVAs from those regions only: the space below, between and above
+ * them is reserved when its DMA domain is initialised.
+ */
+static void of_iommu_dma_range_map_gaps_reserved(struct kunit *test)
+{
+	static const struct { u64 start, size; } regions[] = {
+		{ 64 * SZ_1M, 16 * SZ_1M },	/* unsorted on purpose */
+		{ 16 * SZ_1M, 16 * SZ_1M },
+	};
+	unsigned int i, j, inside[ARRAY_SIZE(regions)] = {};
+	struct bus_dma_region *map;
+	struct platform_device *pdev;
+	struct device_node *holder, *np;
+	struct of_changeset *ocs;
+	struct iova_fill *fill;
+
+	/* A node below a plain node, so that no platform device is made for it. */
+	ocs = of_changeset_create_kunit(test);
+	KUNIT_ASSERT_NOT_NULL(test, ocs);
+	holder = of_changeset_create_node(ocs, of_root, "iommu-kunit-ranges");
+	KUNIT_ASSERT_NOT_NULL(test, holder);
+	np = of_changeset_create_node(ocs, holder, "client");
+	KUNIT_ASSERT_NOT_NULL(test, np);
+	add_iommus(test, ocs, np, TEST_SID_RANGES);
+	KUNIT_ASSERT_EQ(test, 0, of_changeset_apply_kunit(test, ocs));
+
+	pdev = platform_device_alloc("iommu-kunit-ranges-client", PLATFORM_DEVID_NONE);
+	KUNIT_ASSERT_NOT_NULL(test, pdev);
+	KUNIT_ASSERT_EQ(test, 0,
+			kunit_add_action_or_reset(test, platform_device_put_action, pdev));
+	device_set_node(&pdev->dev, of_fwnode_handle(of_node_get(np)));
+
+	/* Freed by the driver core with the device. */
+	map = kcalloc(ARRAY_SIZE(regions) + 1, sizeof(*map), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, map);
+	for (i = 0; i < ARRAY_SIZE(regions); i++) {
+		map[i].cpu_start = regions[i].start;
+		map[i].dma_start = regions[i].start;
+		map[i].size = regions[i].size;
+	}
+	pdev->dev.dma_range_map = map;
+
+	KUNIT_ASSERT_EQ(test, 0, platform_device_add(pdev));
+	KUNIT_ASSERT_EQ(test, 0,
+			kunit_add_action_or_reset(test, platform_device_del_action, pdev));
+	KUNIT_ASSERT_TRUE(test, device_iommu_mapped(&pdev->dev));
+
+	fill = fill_iova_space(test, &pdev->dev, 64);
+	for (i = 0; i < fill->count; i++) {
+		for (j = 0; j < ARRAY_SIZE(regions); j++)
+			if (fill->iova[i] >= regions[j].start &&
+			    fill->iova[i] + SZ_1M <= regions[j].start + regions[j].size)
+				break;
+		KUNIT_EXPECT_LT_MSG(test, j, ARRAY_SIZE(regions),
+				    "IOVA %pad is outside the dma_range_map", &fill->iova[i]);
+		if (j < ARRAY_SIZE(regions))
+			inside[j]++;
+	}
+	for (j = 0; j < ARRAY_SIZE(regions); j++)
+		KUNIT_EXPECT_EQ(test, inside[j], regions[j].size / SZ_1M);
+	kunit_info(test, "%u maps of 1 MiB, %u in [16M, 32M), %u in [64M, 80M)\n",
+		   fill->count, inside[1], inside[0]);
+}
+
+/* Without a dma_range_map the whole range of the DMA mask is handed out. */
+static void of_iommu_no_dma_range_map_unchanged(struct kunit *test)
+{
+	struct device *dev = add_iommu_client(test, TEST_SID_NO_RANGES);
+	const u64 top = SZ_256M;
+	struct iova_fill *fill;
+	dma_addr_t lowest = DMA_MAPPING_ERROR, highest = 0;
+	unsigned int i;
+
+	KUNIT_ASSERT_NULL(test, dev->dma_range_map);
+	KUNIT_ASSERT_EQ(test, 0, dma_set_mask_and_coherent(dev, top - 1));
+
+	fill = fill_iova_space(test, dev, top / SZ_1M);
+	for (i = 0; i < fill->count; i++) {
+		lowest = min(lowest, fill->iova[i]);
+		highest = max(highest, fill->iova[i]);
+	}
+	kunit_info(test, "%u maps of 1 MiB, lowest %pad, highest %pad\n",
+		   fill->count, &lowest, &highest);
+	/* Only IOVA page 0 is reserved: all but the lowest 1 MiB slot. */
+	KUNIT_EXPECT_EQ(test, fill->count, top / SZ_1M - 1);
+	KUNIT_EXPECT_EQ(test, lowest, SZ_1M);
+	KUNIT_EXPECT_EQ(test, highest, top - SZ_1M);
+}
+
 static struct kunit_case of_iommu_test_cases[] = {
 	KUNIT_CASE(of_iommu_smmu_node_present),
 	KUNIT_CASE(of_iommu_smmu_driver_bound),
 	KUNIT_CASE(of_iommu_runtime_node_gets_dma_domain),
 	KUNIT_CASE(of_iommu_distinct_streams_are_isolated),
+	KUNIT_CASE(of_iommu_dma_range_map_gaps_reserved),
+	KUNIT_CASE(of_iommu_no_dma_range_map_unchanged),
 	{}
 };
 
@@ -144,6 +305,7 @@ static struct kunit_suite of_iommu_test_suite = {
 	.name = "of_iommu",
 	.test_cases = of_iommu_test_cases,
 };
+
 kunit_test_suite(of_iommu_test_suite);
 
 MODULE_DESCRIPTION("KUnit tests of IOMMUs described in the device tree");
