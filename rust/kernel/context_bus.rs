@@ -111,7 +111,8 @@ impl ContextDevice {
         };
         // SAFETY: `parent` is a valid, bound device and `info` a valid description; the bus
         // takes its own node reference.
-        let cdev = from_err_ptr(unsafe { bindings::context_device_create(parent.as_raw(), &info) })?;
+        let cdev =
+            from_err_ptr(unsafe { bindings::context_device_create(parent.as_raw(), &info) })?;
         Ok(Registration {
             // INVARIANT: `context_device_create()` returned a live context device.
             // SAFETY: Not an error pointer, hence not NULL.

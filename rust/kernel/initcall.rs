@@ -36,22 +36,54 @@
 /// ```
 #[macro_export]
 macro_rules! initcall {
-    (pure, $f:ident) => { $crate::__initcall!(".initcall0.init", $f); };
-    (core, $f:ident) => { $crate::__initcall!(".initcall1.init", $f); };
-    (core_sync, $f:ident) => { $crate::__initcall!(".initcall1s.init", $f); };
-    (postcore, $f:ident) => { $crate::__initcall!(".initcall2.init", $f); };
-    (postcore_sync, $f:ident) => { $crate::__initcall!(".initcall2s.init", $f); };
-    (arch, $f:ident) => { $crate::__initcall!(".initcall3.init", $f); };
-    (arch_sync, $f:ident) => { $crate::__initcall!(".initcall3s.init", $f); };
-    (subsys, $f:ident) => { $crate::__initcall!(".initcall4.init", $f); };
-    (subsys_sync, $f:ident) => { $crate::__initcall!(".initcall4s.init", $f); };
-    (fs, $f:ident) => { $crate::__initcall!(".initcall5.init", $f); };
-    (fs_sync, $f:ident) => { $crate::__initcall!(".initcall5s.init", $f); };
-    (rootfs, $f:ident) => { $crate::__initcall!(".initcallrootfs.init", $f); };
-    (device, $f:ident) => { $crate::__initcall!(".initcall6.init", $f); };
-    (device_sync, $f:ident) => { $crate::__initcall!(".initcall6s.init", $f); };
-    (late, $f:ident) => { $crate::__initcall!(".initcall7.init", $f); };
-    (late_sync, $f:ident) => { $crate::__initcall!(".initcall7s.init", $f); };
+    (pure, $f:ident) => {
+        $crate::__initcall!(".initcall0.init", $f);
+    };
+    (core, $f:ident) => {
+        $crate::__initcall!(".initcall1.init", $f);
+    };
+    (core_sync, $f:ident) => {
+        $crate::__initcall!(".initcall1s.init", $f);
+    };
+    (postcore, $f:ident) => {
+        $crate::__initcall!(".initcall2.init", $f);
+    };
+    (postcore_sync, $f:ident) => {
+        $crate::__initcall!(".initcall2s.init", $f);
+    };
+    (arch, $f:ident) => {
+        $crate::__initcall!(".initcall3.init", $f);
+    };
+    (arch_sync, $f:ident) => {
+        $crate::__initcall!(".initcall3s.init", $f);
+    };
+    (subsys, $f:ident) => {
+        $crate::__initcall!(".initcall4.init", $f);
+    };
+    (subsys_sync, $f:ident) => {
+        $crate::__initcall!(".initcall4s.init", $f);
+    };
+    (fs, $f:ident) => {
+        $crate::__initcall!(".initcall5.init", $f);
+    };
+    (fs_sync, $f:ident) => {
+        $crate::__initcall!(".initcall5s.init", $f);
+    };
+    (rootfs, $f:ident) => {
+        $crate::__initcall!(".initcallrootfs.init", $f);
+    };
+    (device, $f:ident) => {
+        $crate::__initcall!(".initcall6.init", $f);
+    };
+    (device_sync, $f:ident) => {
+        $crate::__initcall!(".initcall6s.init", $f);
+    };
+    (late, $f:ident) => {
+        $crate::__initcall!(".initcall7.init", $f);
+    };
+    (late_sync, $f:ident) => {
+        $crate::__initcall!(".initcall7s.init", $f);
+    };
 }
 
 /// Emits the initcall entry of [`initcall!`](crate::initcall) in `$section`.
