@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Boot the KUnit kernel (tests disabled) on the KUnit machine, QEMU virt +
-# SMMUv3, with a busybox initramfs that prints the IOMMU groups and powers
+# SMMUv3, whose device tree gains two iris VPU stubs, with a busybox
+# initramfs that prints the context devices and IOMMU groups and powers
 # off.  "--shell" opens an interactive shell instead of powering off.
 
 source "$(dirname "$0")/lib.sh"
@@ -30,7 +31,23 @@ mapfile -t qemu < <(python3 "$REPO/harness/qemu_cmd.py" "$TREE" "$TREE/$QEMU_CON
 cmdline=${qemu[-1]#CMDLINE=}
 unset 'qemu[-1]'
 cmdline+=" kunit.enable=0 rdinit=/init panic=-1 quiet"
-qemu+=(-initrd "$RUNDIR/initramfs.cpio")
+
+# Device tree: QEMU's own tree of this machine, with the SMMUv3 labelled
+# "smmu", plus the fragment of VPU stubs, compiled with the kernel's dtc.
+dtc=$BUILD/scripts/dtc/dtc
+[ -x "$dtc" ] || die "no dtc in ${BUILD#"$REPO"/}/scripts/dtc" "is CONFIG_DTC set? run 'make build'"
+"${qemu[@]}" -machine dumpdtb="$RUNDIR/virt.dtb" >/dev/null 2>&1 ||
+	die "QEMU could not dump the device tree of its machine"
+"$dtc" -q -I dtb -O dts -o "$RUNDIR/virt.dts" "$RUNDIR/virt.dtb"
+grep -q 'smmuv3@[0-9a-f]* {' "$RUNDIR/virt.dts" ||
+	die "QEMU's machine tree has no SMMUv3 node" "check -machine iommu=smmuv3 in $QEMU_CONFIG"
+{
+	sed -E 's/^([[:space:]]*)(smmuv3@[0-9a-f]+ \{)/\1smmu: \2/' "$RUNDIR/virt.dts"
+	cat "$REPO/harness/run/iris-vpu-stubs.dtsi"
+} >"$RUNDIR/run.dts"
+"$dtc" -q -I dts -O dtb -o "$RUNDIR/run.dtb" "$RUNDIR/run.dts" ||
+	die "dtc failed on the run device tree (${RUNDIR#"$REPO"/}/run.dts)"
+qemu+=(-initrd "$RUNDIR/initramfs.cpio" -dtb "$RUNDIR/run.dtb")
 
 if [ $shell = 1 ]; then
 	say "booting; an interactive shell follows (leave with 'poweroff -f' or Ctrl-A X)"

@@ -36,5 +36,9 @@ line="kunit: $passed passed, $failed failed"
 echo "$line"
 
 grep -q 'Kernel panic' "$log" && die "the kernel panicked (log: ${log#"$REPO"/})"
+# A test that passes while the kernel warns has not passed.
+if grep -E 'WARNING: |BUG: |Internal error: |cut here ]' "$BUILD/test.log" >&2; then
+	die "the kernel logged a warning while the tests ran (log: ${BUILD#"$REPO"/}/test.log)"
+fi
 [ "$passed" -gt 0 ] || die "no test ran"
 [ "$failed" -eq 0 ] && [ "$rc" -eq 0 ] || die "KUnit failed (kunit.py exit $rc)"
