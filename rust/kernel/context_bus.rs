@@ -122,6 +122,24 @@ impl ContextDevice {
     }
 }
 
+impl ContextDevice<Bound> {
+    /// Returns the id of the device's IOMMU group, as in `/sys/kernel/iommu_groups/<id>`.
+    ///
+    /// Each context device has a group of its own unless several share a stream (see
+    /// `Documentation/driver-api/context-bus.rst`).
+    pub fn iommu_group_id(&self) -> u32 {
+        let dev = self.as_ref().as_raw();
+        // SAFETY: `dev` is a live context device, which is in an IOMMU group from its creation
+        // to its destruction; `Bound` means it is not destroyed yet.
+        unsafe {
+            let group = bindings::iommu_group_get(dev);
+            let id = bindings::iommu_group_id(group);
+            bindings::iommu_group_put(group);
+            id as u32
+        }
+    }
+}
+
 impl<Ctx: device::DeviceContext> AsRef<device::Device<Ctx>> for ContextDevice<Ctx> {
     fn as_ref(&self) -> &device::Device<Ctx> {
         // SAFETY: By the type invariant `self.as_raw()` is a valid `struct context_device`.
