@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Stub of the IOMMU set-up of the Qualcomm iris video block, a user of the context device bus.
+//!
+//! Iris has three functional blocks, each with its own stream ID and its own IOVA window:
+//!
+//! | block | IOVA window      |
+//! |-------|------------------|
+//! | 0     | 600 MB – 3500 MB |
+//! | 1     | 0 – 3500 MB      |
+//! | 2     | 16 MB – 600 MB   |
+//!
+//! Block 0 must never see an IOVA below 600 MB: those reach a secure stream and take the SoC
+//! down. The stub creates one context device per block, with its window, and holds them for as
+//! long as it is bound. It drives no hardware: it binds to `test,iris-vpu-stub`, a compatible of
+//! its own that stands for no real device.
+//!
+//! Both device-tree models are accepted:
+//!
+//! ```text
+//! vpu-stub-map {
+//!         compatible = "test,iris-vpu-stub";
+//!         iommu-map = <0 &smmu 0x500 1>, <1 &smmu 0x501 1>, <2 &smmu 0x502 1>;
+//! };
+//!
+//! vpu-stub-nodes {
+//!         compatible = "test,iris-vpu-stub";
+//!         #address-cells = <1>;
+//!         #size-cells = <0>;
+//!
+//!         bank@0 { reg = <0>; iommus = <&smmu 0x510>; };
+//!         bank@1 { reg = <1>; iommus = <&smmu 0x511>; };
+//!         bank@2 { reg = <2>; iommus = <&smmu 0x512>; };
+//! };
+//! ```
+//!
+//! With an `iommu-map` the function id is the block number; with child nodes it is their `reg`.
+
+use core::ops::Range;
+use kernel::{
+    context_bus::{ContextDevice, Registration},
+    device::{property::FwNode, Bound, Core, Device},
+    dma::DmaMask,
+    of, platform,
+    prelude::*,
+};
+
+const MB: u64 = 1 << 20;
+
+/// The IOVA window of each block, indexed by block number.
+const WINDOWS: [Range<u64>; 3] = [600 * MB..3500 * MB, 0..3500 * MB, 16 * MB..600 * MB];
+
+/// The context banks of one bound stub; dropping it destroys them.
+struct IrisVpuStub<'bound> {
+    _banks: KVec<Registration<'bound>>,
+}
+
+struct IrisVpuStubDriver;
+
+kernel::of_device_table!(
+    OF_TABLE,
+    <IrisVpuStubDriver as platform::Driver>::IdInfo,
+    [(of::DeviceId::new(c"test,iris-vpu-stub"), ())]
+);
+
+impl platform::Driver for IrisVpuStubDriver {
+    type IdInfo = ();
+    type Data<'bound> = IrisVpuStub<'bound>;
+    const OF_ID_TABLE: Option<of::IdTable<Self::IdInfo>> = Some(&OF_TABLE);
+
+    fn probe<'bound>(
+        pdev: &'bound platform::Device<Core<'_>>,
+        _info: Option<&'bound Self::IdInfo>,
+    ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
+        let dev: &'bound Device<Core<'_>> = pdev.as_ref();
+        let node = dev.fwnode().ok_or(ENODEV)?;
+        let banks = if node.property_present(c"iommu-map") {
+            banks_from_map(dev, node)?
+        } else {
+            banks_from_children(dev, node)?
+        };
+        Ok(IrisVpuStub { _banks: banks })
+    }
+}
+
+/// One bank per block, described by `node`'s `iommu-map` with the block as function id.
+fn banks_from_map<'bound>(
+    dev: &'bound Device<Bound>,
+    node: &FwNode,
+) -> Result<KVec<Registration<'bound>>> {
+    let mut banks = KVec::with_capacity(WINDOWS.len(), GFP_KERNEL)?;
+    for (block, window) in (0u32..).zip(WINDOWS) {
+        banks.push(create_bank(dev, node, block, window)?, GFP_KERNEL)?;
+    }
+    Ok(banks)
+}
+
+/// One bank per child node with `iommus`, its `reg` the block.
+fn banks_from_children<'bound>(
+    dev: &'bound Device<Bound>,
+    node: &FwNode,
+) -> Result<KVec<Registration<'bound>>> {
+    let mut banks = KVec::with_capacity(WINDOWS.len(), GFP_KERNEL)?;
+    for child in node.children() {
+        let block: u32 = child.property_read(c"reg").required_by(dev)?;
+        let Some(window) = WINDOWS.get(block as usize) else {
+            dev_err!(
+                dev,
+                "bank {}: there are only {} blocks\n",
+                block,
+                WINDOWS.len()
+            );
+            return Err(EINVAL);
+        };
+        banks.push(create_bank(dev, &child, block, window.clone())?, GFP_KERNEL)?;
+    }
+    if banks.len() != WINDOWS.len() {
+        dev_err!(
+            dev,
+            "{} banks described, {} needed\n",
+            banks.len(),
+            WINDOWS.len()
+        );
+        return Err(EINVAL);
+    }
+    Ok(banks)
+}
+
+fn create_bank<'bound>(
+    dev: &'bound Device<Bound>,
+    node: &FwNode,
+    block: u32,
+    window: Range<u64>,
+) -> Result<Registration<'bound>> {
+    let bank = ContextDevice::create(dev, node, block, DmaMask::new::<32>(), Some(window.clone()))?;
+    let name = bank.as_ref().name();
+    dev_info!(
+        dev,
+        "bank {}: fn_id {}, IOMMU group {}, IOVA window {:#x}-{:#x} ({} MB - {} MB)\n",
+        name,
+        block,
+        bank.iommu_group_id(),
+        window.start,
+        window.end - 1,
+        window.start / MB,
+        window.end / MB
+    );
+    Ok(bank)
+}
+
+kernel::module_platform_driver! {
+    type: IrisVpuStubDriver,
+    name: "rust_iris_vpu_stub",
+    authors: ["Context device bus developers"],
+    description: "Stub of the iris video block's IOMMU context banks",
+    license: "GPL v2",
+}

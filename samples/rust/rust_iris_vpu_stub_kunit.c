@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit tests of the iris VPU stub (rust_iris_vpu_stub.rs): bound to a node
+ * built at run time, in either device-tree model, it creates three context
+ * banks with the iris windows, and unbinding it destroys them.
+ *
+ * Run under QEMU virt with an SMMUv3
+ * (tools/testing/kunit/qemu_configs/arm64_smmuv3.py).
+ */
+
+#include <kunit/of.h>
+#include <kunit/test.h>
+#include <linux/context_bus.h>
+#include <linux/device.h>
+#include <linux/dma-direct.h>
+#include <linux/dma-mapping.h>
+#include <linux/iommu.h>
+#include <linux/of.h>
+#include <linux/of_platform.h>
+#include <linux/platform_device.h>
+#include <linux/sizes.h>
+
+#define STUB_COMPATIBLE "test,iris-vpu-stub"
+#define STUB_BANKS 3
+
+/* Stream IDs of the two stubs: 0x600-0x602 and 0x610-0x612. */
+#define STUB_SID_MAP 0x600
+#define STUB_SID_NODES 0x610
+
+static const struct {
+	u64 start, end;
+} stub_windows[STUB_BANKS] = {
+	{ 600 * (u64)SZ_1M, 3500 * (u64)SZ_1M },
+	{ 0, 3500 * (u64)SZ_1M },
+	{ 16 * (u64)SZ_1M, 600 * (u64)SZ_1M },
+};
+
+struct stub_banks {
+	struct device *parent;
+	struct device *bank[STUB_BANKS];
+	unsigned int count;
+};
+
+static int collect_bank(struct device *dev, void *data)
+{
+	struct stub_banks *banks = data;
+
+	if (dev->parent == banks->parent && banks->count < STUB_BANKS)
+		banks->bank[banks->count] = dev;
+	if (dev->parent == banks->parent)
+		banks->count++;
+	return 0;
+}
+
+/* The context devices whose parent is @parent. */
+static void find_banks(struct device *parent, struct stub_banks *banks)
+{
+	memset(banks, 0, sizeof(*banks));
+	banks->parent = parent;
+	bus_for_each_dev(&context_device_bus_type, NULL, banks, collect_bank);
+}
+
+static struct device_node *stub_smmu(struct kunit *test)
+{
+	struct device_node *smmu;
+
+	smmu = of_find_compatible_node(NULL, NULL, "arm,smmu-v3");
+	KUNIT_ASSERT_NOT_NULL_MSG(test, smmu, "no SMMUv3: run under QEMU virt,iommu=smmuv3");
+	of_node_put_kunit(test, smmu);
+	return smmu;
+}
+
+static void put_device_action(void *dev)
+{
+	put_device(dev);
+}
+
+/*
+ * Adds the stub node @name, with an iommu-map or with child nodes, and
+ * returns its platform device, bound to the stub by the time it is added.
+ */
+static struct device *add_stub(struct kunit *test, const char *name, bool map, u32 sid)
+{
+	u32 phandle = stub_smmu(test)->phandle;
+	struct platform_device *pdev;
+	struct device_node *np, *child;
+	struct of_changeset *ocs;
+	char child_name[16];
+	u32 cells[STUB_BANKS * 4];
+	unsigned int i;
+	int ret;
+
+	ocs = of_changeset_create_kunit(test);
+	KUNIT_ASSERT_NOT_NULL(test, ocs);
+	np = of_changeset_create_node(ocs, of_root, name);
+	KUNIT_ASSERT_NOT_NULL(test, np);
+	KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_string(ocs, np, "compatible",
+							      STUB_COMPATIBLE));
+	if (map) {
+		for (i = 0; i < STUB_BANKS; i++) {
+			cells[i * 4] = i;
+			cells[i * 4 + 1] = phandle;
+			cells[i * 4 + 2] = sid + i;
+			cells[i * 4 + 3] = 1;
+		}
+		ret = of_changeset_add_prop_u32_array(ocs, np, "iommu-map", cells,
+						      ARRAY_SIZE(cells));
+		KUNIT_ASSERT_EQ(test, ret, 0);
+	} else {
+		KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_u32(ocs, np, "#address-cells", 1));
+		KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_u32(ocs, np, "#size-cells", 0));
+		for (i = 0; i < STUB_BANKS; i++) {
+			snprintf(child_name, sizeof(child_name), "bank@%u", i);
+			child = of_changeset_create_node(ocs, np, child_name);
+			KUNIT_ASSERT_NOT_NULL(test, child);
+			cells[0] = phandle;
+			cells[1] = sid + i;
+			KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_u32(ocs, child, "reg", i));
+			ret = of_changeset_add_prop_u32_array(ocs, child, "iommus", cells, 2);
+			KUNIT_ASSERT_EQ(test, ret, 0);
+		}
+	}
+	KUNIT_ASSERT_EQ(test, 0, of_changeset_apply_kunit(test, ocs));
+
+	pdev = of_find_device_by_node(np);
+	KUNIT_ASSERT_NOT_NULL(test, pdev);
+	KUNIT_ASSERT_EQ(test, 0,
+			kunit_add_action_or_reset(test, put_device_action, &pdev->dev));
+	KUNIT_ASSERT_NOT_NULL_MSG(test, pdev->dev.driver, "the stub did not bind to %pOF", np);
+	return &pdev->dev;
+}
+
+/* Bank N is named "<parent>:ctx.N"; returns N, or -1. */
+static int bank_block(struct device *bank)
+{
+	const char *suffix = strrchr(dev_name(bank), '.');
+	unsigned int n;
+
+	if (!suffix || kstrtouint(suffix + 1, 10, &n) || n >= STUB_BANKS)
+		return -1;
+	return n;
+}
+
+/* Bank N has window N of iris, and a group of its own. */
+static void expect_iris_banks(struct kunit *test, struct device *parent)
+{
+	struct iommu_group *groups[STUB_BANKS] = {};
+	const struct bus_dma_region *map;
+	struct stub_banks banks;
+	unsigned int i, n;
+
+	find_banks(parent, &banks);
+	KUNIT_ASSERT_EQ(test, banks.count, STUB_BANKS);
+	for (i = 0; i < STUB_BANKS; i++) {
+		struct device *bank = banks.bank[i];
+		int block = bank_block(bank);
+
+		KUNIT_ASSERT_GE_MSG(test, block, 0, "unexpected bank %s", dev_name(bank));
+		n = block;
+		map = bank->dma_range_map;
+		KUNIT_ASSERT_NOT_NULL(test, map);
+		KUNIT_EXPECT_EQ(test, map->dma_start, stub_windows[n].start);
+		KUNIT_EXPECT_EQ(test, map->dma_start + map->size, stub_windows[n].end);
+		KUNIT_EXPECT_TRUE(test, device_iommu_mapped(bank));
+		KUNIT_EXPECT_NULL(test, groups[n]);
+		groups[n] = bank->iommu_group;
+	}
+	KUNIT_EXPECT_PTR_NE(test, groups[0], groups[1]);
+	KUNIT_EXPECT_PTR_NE(test, groups[0], groups[2]);
+	KUNIT_EXPECT_PTR_NE(test, groups[1], groups[2]);
+}
+
+struct bank_maps {
+	struct device *dev;
+	struct page *buf;
+	unsigned int count;
+	dma_addr_t iova[3500];
+};
+
+static void bank_maps_undo(void *data)
+{
+	struct bank_maps *maps = data;
+
+	while (maps->count--)
+		dma_unmap_page_attrs(maps->dev, maps->iova[maps->count], SZ_1M,
+				     DMA_TO_DEVICE, DMA_ATTR_SKIP_CPU_SYNC);
+	__free_pages(maps->buf, get_order(SZ_1M));
+}
+
+/*
+ * Block 0 must never get an IOVA below 600 MB: fill its space with 1 MiB
+ * mappings (allocation is top-down, so only a full space shows the bottom)
+ * and check the lowest one.
+ */
+static void expect_block0_lower_hole(struct kunit *test, struct device *parent)
+{
+	dma_addr_t lowest = DMA_MAPPING_ERROR;
+	struct stub_banks banks;
+	struct bank_maps *maps;
+	struct device *bank0 = NULL;
+	dma_addr_t iova;
+	unsigned int i;
+
+	find_banks(parent, &banks);
+	for (i = 0; i < banks.count && i < STUB_BANKS; i++)
+		if (bank_block(banks.bank[i]) == 0)
+			bank0 = banks.bank[i];
+	KUNIT_ASSERT_NOT_NULL(test, bank0);
+
+	maps = kunit_kzalloc(test, sizeof(*maps), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, maps);
+	maps->dev = bank0;
+	maps->buf = alloc_pages(GFP_KERNEL, get_order(SZ_1M));
+	KUNIT_ASSERT_NOT_NULL(test, maps->buf);
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, bank_maps_undo, maps));
+
+	while (maps->count < ARRAY_SIZE(maps->iova)) {
+		iova = dma_map_page_attrs(bank0, maps->buf, 0, SZ_1M, DMA_TO_DEVICE,
+					  DMA_ATTR_SKIP_CPU_SYNC);
+		if (dma_mapping_error(bank0, iova))
+			break;
+		maps->iova[maps->count++] = iova;
+		lowest = min(lowest, iova);
+	}
+	kunit_info(test, "block 0: %u maps of 1 MiB, lowest IOVA %pad\n", maps->count, &lowest);
+	KUNIT_EXPECT_EQ(test, lowest, 600 * (u64)SZ_1M);
+	KUNIT_EXPECT_EQ(test, maps->count, 2900);
+	/* The mappings go before the bank can. */
+	kunit_release_action(test, bank_maps_undo, maps);
+}
+
+/* Unbinding the stub destroys its banks. */
+static void expect_unbind_destroys(struct kunit *test, struct device *parent)
+{
+	struct stub_banks banks;
+
+	device_release_driver(parent);
+	find_banks(parent, &banks);
+	KUNIT_EXPECT_EQ(test, banks.count, 0);
+}
+
+static void iris_stub_iommu_map(struct kunit *test)
+{
+	struct device *parent = add_stub(test, "iris-vpu-stub-map", true, STUB_SID_MAP);
+
+	expect_iris_banks(test, parent);
+	expect_block0_lower_hole(test, parent);
+	expect_unbind_destroys(test, parent);
+}
+
+static void iris_stub_child_nodes(struct kunit *test)
+{
+	struct device *parent = add_stub(test, "iris-vpu-stub-nodes", false, STUB_SID_NODES);
+
+	expect_iris_banks(test, parent);
+	expect_block0_lower_hole(test, parent);
+	expect_unbind_destroys(test, parent);
+}
+
+static struct kunit_case iris_stub_test_cases[] = {
+	KUNIT_CASE(iris_stub_iommu_map),
+	KUNIT_CASE(iris_stub_child_nodes),
+	{}
+};
+
+static struct kunit_suite iris_stub_test_suite = {
+	.name = "rust_iris_vpu_stub",
+	.test_cases = iris_stub_test_cases,
+};
+
+kunit_test_suite(iris_stub_test_suite);
+
+MODULE_DESCRIPTION("KUnit tests of the iris VPU stub");
+MODULE_LICENSE("GPL");
