@@ -1,0 +1,349 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * KUnit tests of host1x memory contexts on the context device bus. A
+ * minimal host whose node has an "iommu-map" to the SMMU gets one context
+ * device per function, named host1x-ctx.N, each in its own IOMMU group and
+ * with the stream ID of the map; contexts are handed out per process; and
+ * freeing the list removes every device from the bus.
+ *
+ * Needs a live SMMU: run under QEMU virt,iommu=smmuv3
+ * (tools/testing/kunit/qemu_configs/arm64_smmuv3.py). Stream IDs 0x300 to
+ * 0x3ff are this suite's; arm-smmu-v3 takes one device per stream ID, so
+ * every context has its own.
+ */
+
+#include <kunit/device.h>
+#include <kunit/of.h>
+#include <kunit/test.h>
+#include <linux/context_bus.h>
+#include <linux/device.h>
+#include <linux/dma-mapping.h>
+#include <linux/host1x.h>
+#include <linux/iommu.h>
+#include <linux/of.h>
+#include <linux/of_platform.h>
+#include <linux/pid.h>
+#include <linux/platform_device.h>
+#include <linux/sched.h>
+
+#include "context.h"
+#include "dev.h"
+
+#define SMMU_COMPATIBLE "arm,smmu-v3"
+
+#define HOST1X_KUNIT_SID_LIST		0x300	/* 0x300, 0x301 and 0x310 */
+#define HOST1X_KUNIT_SID_ALLOC		0x320	/* 0x320 and 0x321 */
+#define HOST1X_KUNIT_SID_CLIENT		0x3e0
+#define HOST1X_KUNIT_SID_NO_IOMMU	0x3f0
+
+/* Phandle of a fake, disabled IOMMU, far above what dtc hands out. */
+#define HOST1X_KUNIT_PHANDLE		0xc7b003f0
+
+KUNIT_DEFINE_ACTION_WRAPPER(host1x_kunit_list_free, host1x_memory_context_list_free,
+			    struct host1x_memory_context_list *);
+KUNIT_DEFINE_ACTION_WRAPPER(host1x_kunit_put_device, put_device, struct device *);
+KUNIT_DEFINE_ACTION_WRAPPER(host1x_kunit_put_pid, put_pid, struct pid *);
+
+static u32 host1x_kunit_smmu(struct kunit *test)
+{
+	struct device_node *smmu;
+
+	smmu = of_find_compatible_node(NULL, NULL, SMMU_COMPATIBLE);
+	KUNIT_ASSERT_NOT_NULL_MSG(test, smmu, "no %s node: run under QEMU virt,iommu=smmuv3",
+				  SMMU_COMPATIBLE);
+	of_node_put_kunit(test, smmu);
+	return smmu->phandle;
+}
+
+/*
+ * Add /host1x-kunit-<tag>/host1x, with @map as its iommu-map unless NULL,
+ * for the rest of the test. The OF core makes a platform device for the
+ * container only, so nothing claims the stream IDs of the map first.
+ */
+static struct device_node *host1x_kunit_node(struct kunit *test, const char *tag,
+					     const u32 *map, size_t len)
+{
+	struct device_node *box, *np;
+	struct of_changeset *ocs;
+	char name[32];
+
+	ocs = of_changeset_create_kunit(test);
+	KUNIT_ASSERT_NOT_NULL(test, ocs);
+	snprintf(name, sizeof(name), "host1x-kunit-%s", tag);
+	box = of_changeset_create_node(ocs, of_root, name);
+	KUNIT_ASSERT_NOT_NULL(test, box);
+	np = of_changeset_create_node(ocs, box, "host1x");
+	KUNIT_ASSERT_NOT_NULL(test, np);
+	if (map)
+		KUNIT_ASSERT_EQ(test, 0,
+				of_changeset_add_prop_u32_array(ocs, np, "iommu-map", map, len));
+	KUNIT_ASSERT_EQ(test, 0, of_changeset_apply_kunit(test, ocs));
+	return np;
+}
+
+/*
+ * A host1x with only what the context code uses: a device, bound to a
+ * driver as the parent of context devices must be, whose node is @np.
+ */
+static struct host1x *host1x_kunit_host(struct kunit *test, struct device_node *np,
+					const char *tag)
+{
+	struct host1x *host;
+	struct device *dev;
+	char name[32];
+
+	host = kunit_kzalloc(test, sizeof(*host), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, host);
+	snprintf(name, sizeof(name), "host1x-kunit-%s", tag);
+	dev = kunit_device_register(test, name);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dev);
+	/* No reference: the node is applied before and removed after the device. */
+	device_set_node(dev, of_fwnode_handle(np));
+	host->dev = dev;
+	return host;
+}
+
+static int host1x_kunit_count_one(struct device *dev, void *data)
+{
+	(*(unsigned int *)data)++;
+	return 0;
+}
+
+static unsigned int host1x_kunit_bus_count(void)
+{
+	unsigned int n = 0;
+
+	bus_for_each_dev(&context_device_bus_type, NULL, &n, host1x_kunit_count_one);
+	return n;
+}
+
+static bool host1x_kunit_bus_has(const char *name)
+{
+	struct device *dev;
+	bool found;
+
+	dev = bus_find_device_by_name(&context_device_bus_type, NULL, name);
+	found = dev;
+	put_device(dev);
+	return found;
+}
+
+/* Functions 0-1 on stream IDs 0x300-0x301, function 2 on 0x310. */
+static void host1x_context_list_init_creates_devices(struct kunit *test)
+{
+	static const u32 sids[] = {
+		HOST1X_KUNIT_SID_LIST, HOST1X_KUNIT_SID_LIST + 1, HOST1X_KUNIT_SID_LIST + 0x10,
+	};
+	struct iommu_group *groups[ARRAY_SIZE(sids)] = {};
+	struct host1x_memory_context_list *cdl;
+	u32 smmu = host1x_kunit_smmu(test);
+	struct iommu_domain *domain;
+	unsigned int before, i, j;
+	struct host1x *host;
+	char name[32];
+	u32 map[] = {
+		0, smmu, sids[0], 2,
+		2, smmu, sids[2], 1,
+	};
+
+	host = host1x_kunit_host(test, host1x_kunit_node(test, "list", map, ARRAY_SIZE(map)),
+				 "list");
+	cdl = &host->context_list;
+	before = host1x_kunit_bus_count();
+
+	KUNIT_ASSERT_EQ(test, 0, host1x_memory_context_list_init(host));
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, host1x_kunit_list_free, cdl));
+	KUNIT_ASSERT_EQ(test, cdl->len, ARRAY_SIZE(sids));
+	KUNIT_EXPECT_EQ(test, host1x_kunit_bus_count(), before + ARRAY_SIZE(sids));
+
+	for (i = 0; i < cdl->len; i++) {
+		struct device *dev = cdl->devs[i].dev;
+
+		KUNIT_ASSERT_NOT_NULL(test, dev);
+		snprintf(name, sizeof(name), "host1x-ctx.%u", i);
+		KUNIT_EXPECT_STREQ(test, dev_name(dev), name);
+		KUNIT_EXPECT_TRUE(test, dev_is_context_device(dev));
+		KUNIT_EXPECT_PTR_EQ(test, dev->parent, host->dev);
+		KUNIT_EXPECT_PTR_EQ(test, cdl->devs[i].host, host);
+		KUNIT_EXPECT_EQ(test, dma_get_mask(dev), DMA_BIT_MASK(38));
+		KUNIT_EXPECT_EQ(test, dev->coherent_dma_mask, DMA_BIT_MASK(38));
+		KUNIT_EXPECT_EQ(test, dma_get_max_seg_size(dev), UINT_MAX);
+		KUNIT_EXPECT_EQ(test, cdl->devs[i].stream_id, sids[i]);
+
+		KUNIT_ASSERT_TRUE_MSG(test, device_iommu_mapped(dev), "%s has no group", name);
+		domain = iommu_get_domain_for_dev(dev);
+		KUNIT_ASSERT_NOT_NULL(test, domain);
+		KUNIT_EXPECT_TRUE(test, domain->type & __IOMMU_DOMAIN_DMA_API);
+
+		groups[i] = iommu_group_get(dev);
+		for (j = 0; j < i; j++)
+			KUNIT_EXPECT_PTR_NE_MSG(test, groups[i], groups[j],
+						"contexts %u and %u share a group", j, i);
+	}
+	for (i = 0; i < ARRAY_SIZE(groups); i++)
+		iommu_group_put(groups[i]);
+
+	host1x_memory_context_list_free(cdl);
+	KUNIT_EXPECT_EQ(test, cdl->len, 0);
+	KUNIT_EXPECT_NULL(test, cdl->devs);
+	KUNIT_EXPECT_EQ(test, host1x_kunit_bus_count(), before);
+	for (i = 0; i < ARRAY_SIZE(sids); i++) {
+		snprintf(name, sizeof(name), "host1x-ctx.%u", i);
+		KUNIT_EXPECT_FALSE_MSG(test, host1x_kunit_bus_has(name), "%s is left", name);
+	}
+}
+
+/* A client engine behind the same SMMU, as a platform device of its own. */
+static struct device *host1x_kunit_client(struct kunit *test, u32 smmu)
+{
+	u32 iommus[] = { smmu, HOST1X_KUNIT_SID_CLIENT };
+	struct platform_device *pdev;
+	struct of_changeset *ocs;
+	struct device_node *np;
+
+	ocs = of_changeset_create_kunit(test);
+	KUNIT_ASSERT_NOT_NULL(test, ocs);
+	np = of_changeset_create_node(ocs, of_root, "host1x-kunit-client");
+	KUNIT_ASSERT_NOT_NULL(test, np);
+	KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_u32_array(ocs, np, "iommus", iommus,
+								 ARRAY_SIZE(iommus)));
+	KUNIT_ASSERT_EQ(test, 0, of_changeset_apply_kunit(test, ocs));
+
+	pdev = of_find_device_by_node(np);
+	KUNIT_ASSERT_NOT_NULL_MSG(test, pdev, "no platform device for %pOF", np);
+	KUNIT_ASSERT_EQ(test, 0,
+			kunit_add_action_or_reset(test, host1x_kunit_put_device, &pdev->dev));
+	KUNIT_ASSERT_TRUE(test, device_iommu_mapped(&pdev->dev));
+	return &pdev->dev;
+}
+
+static struct pid *host1x_kunit_pid(struct kunit *test, struct pid *pid)
+{
+	KUNIT_ASSERT_NOT_NULL(test, pid);
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, host1x_kunit_put_pid, pid));
+	return pid;
+}
+
+/*
+ * Two contexts, three processes: a process gets its own context back, a
+ * second one the other context, the third none until a context is put.
+ */
+static void host1x_context_alloc_put(struct kunit *test)
+{
+	struct host1x_memory_context *ca, *cb, *cc;
+	u32 smmu = host1x_kunit_smmu(test);
+	struct pid *a, *b, *c;
+	struct host1x *host;
+	struct device *client;
+	u32 map[] = { 0, smmu, HOST1X_KUNIT_SID_ALLOC, 2 };
+
+	host = host1x_kunit_host(test, host1x_kunit_node(test, "alloc", map, ARRAY_SIZE(map)),
+				 "alloc");
+	KUNIT_ASSERT_EQ(test, 0, host1x_memory_context_list_init(host));
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, host1x_kunit_list_free,
+							   &host->context_list));
+	KUNIT_ASSERT_EQ(test, host->context_list.len, 2);
+	client = host1x_kunit_client(test, smmu);
+
+	/* Any three distinct processes will do: this one, init and kthreadd. */
+	a = host1x_kunit_pid(test, get_task_pid(current, PIDTYPE_TGID));
+	b = host1x_kunit_pid(test, find_get_pid(1));
+	c = host1x_kunit_pid(test, find_get_pid(2));
+	KUNIT_ASSERT_PTR_NE(test, a, b);
+
+	ca = host1x_memory_context_alloc(host, client, a);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, ca);
+	KUNIT_EXPECT_PTR_EQ(test, ca->owner, a);
+	KUNIT_EXPECT_PTR_EQ(test, host1x_memory_context_alloc(host, client, a), ca);
+	KUNIT_EXPECT_EQ(test, refcount_read(&ca->ref), 2);
+
+	cb = host1x_memory_context_alloc(host, client, b);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, cb);
+	KUNIT_EXPECT_PTR_NE(test, cb, ca);
+	KUNIT_EXPECT_PTR_NE(test, cb->dev, ca->dev);
+
+	KUNIT_EXPECT_PTR_EQ(test, host1x_memory_context_alloc(host, client, c),
+			    ERR_PTR(-EBUSY));
+
+	host1x_memory_context_put(cb);
+	KUNIT_EXPECT_NULL(test, cb->owner);
+	cc = host1x_memory_context_alloc(host, client, c);
+	KUNIT_EXPECT_PTR_EQ(test, cc, cb);
+	if (!IS_ERR_OR_NULL(cc))
+		host1x_memory_context_put(cc);
+
+	host1x_memory_context_get(ca);
+	host1x_memory_context_put(ca);
+	host1x_memory_context_put(ca);
+	KUNIT_EXPECT_PTR_EQ(test, ca->owner, a);
+	host1x_memory_context_put(ca);
+	KUNIT_EXPECT_NULL(test, ca->owner);
+}
+
+/* A host without iommu-map has no contexts, as before. */
+static void host1x_context_none_without_iommu_map(struct kunit *test)
+{
+	unsigned int before = host1x_kunit_bus_count();
+	struct host1x *host;
+	struct pid *pid;
+
+	host = host1x_kunit_host(test, host1x_kunit_node(test, "nomap", NULL, 0), "nomap");
+	KUNIT_ASSERT_EQ(test, 0, host1x_memory_context_list_init(host));
+	KUNIT_EXPECT_EQ(test, host->context_list.len, 0);
+	KUNIT_EXPECT_EQ(test, host1x_kunit_bus_count(), before);
+	pid = host1x_kunit_pid(test, get_task_pid(current, PIDTYPE_TGID));
+	KUNIT_EXPECT_PTR_EQ(test, host1x_memory_context_alloc(host, host->dev, pid),
+			    ERR_PTR(-EOPNOTSUPP));
+}
+
+/*
+ * A map to an IOMMU that is not there fails, so that host1x fails to
+ * probe, and leaves nothing behind. The IOMMU node is disabled, which
+ * of_iommu_xlate() reports at once.
+ */
+static void host1x_context_without_iommu_fails(struct kunit *test)
+{
+	u32 map[] = { 0, HOST1X_KUNIT_PHANDLE, HOST1X_KUNIT_SID_NO_IOMMU, 1 };
+	struct of_changeset *ocs;
+	struct device_node *np;
+	struct host1x *host;
+	unsigned int before;
+
+	np = of_find_node_by_phandle(HOST1X_KUNIT_PHANDLE);
+	of_node_put(np);
+	KUNIT_ASSERT_NULL_MSG(test, np, "phandle %#x is taken", HOST1X_KUNIT_PHANDLE);
+
+	ocs = of_changeset_create_kunit(test);
+	KUNIT_ASSERT_NOT_NULL(test, ocs);
+	np = of_changeset_create_node(ocs, of_root, "host1x-kunit-absent-iommu");
+	KUNIT_ASSERT_NOT_NULL(test, np);
+	KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_u32(ocs, np, "phandle",
+							   HOST1X_KUNIT_PHANDLE));
+	KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_u32(ocs, np, "#iommu-cells", 1));
+	KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_string(ocs, np, "status", "disabled"));
+	KUNIT_ASSERT_EQ(test, 0, of_changeset_apply_kunit(test, ocs));
+
+	host = host1x_kunit_host(test, host1x_kunit_node(test, "noiommu", map, ARRAY_SIZE(map)),
+				 "noiommu");
+	before = host1x_kunit_bus_count();
+	KUNIT_EXPECT_EQ(test, host1x_memory_context_list_init(host), -EINVAL);
+	KUNIT_EXPECT_EQ(test, host->context_list.len, 0);
+	KUNIT_EXPECT_NULL(test, host->context_list.devs);
+	KUNIT_EXPECT_EQ(test, host1x_kunit_bus_count(), before);
+	KUNIT_EXPECT_FALSE(test, host1x_kunit_bus_has("host1x-ctx.0"));
+}
+
+static struct kunit_case host1x_context_test_cases[] = {
+	KUNIT_CASE(host1x_context_list_init_creates_devices),
+	KUNIT_CASE(host1x_context_alloc_put),
+	KUNIT_CASE(host1x_context_none_without_iommu_map),
+	KUNIT_CASE(host1x_context_without_iommu_fails),
+	{}
+};
+
+static struct kunit_suite host1x_context_test_suite = {
+	.name = "host1x_context",
+	.test_cases = host1x_context_test_cases,
+};
+
+kunit_test_suite(host1x_context_test_suite);

@@ -1,0 +1,456 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit tests of FastRPC compute banks (CBs) on the context device bus.
+ * Included by fastrpc.c: they look at its channel and session table.
+ *
+ * A test rpmsg device, on a test transport without a DSP, carries a
+ * "qcom,fastrpc" CDSP node built at run time, and the real
+ * fastrpc_rpmsg_probe() runs on it. Each CB node has "iommus" to the SMMU:
+ * it must become one context device, however many sessions share it, and
+ * every session must exist before a device node is registered, which a
+ * static stub on fastrpc_misc_register() records as it happens.
+ *
+ * Needs a live SMMU: run under QEMU virt,iommu=smmuv3
+ * (tools/testing/kunit/qemu_configs/arm64_smmuv3.py). Stream IDs 0x400 to
+ * 0x4ff are this suite's; a CB's "reg" is its stream ID here.
+ */
+
+#include <kunit/device.h>
+#include <kunit/of.h>
+#include <kunit/static_stub.h>
+#include <kunit/test.h>
+#include <linux/iommu.h>
+
+/* The test transport implements the ops that are private to rpmsg. */
+#include "../rpmsg/rpmsg_internal.h"
+
+#define FASTRPC_KUNIT_SMMU	"arm,smmu-v3"
+#define FASTRPC_KUNIT_SID	0x400	/* CBs 0x401 to 0x403 */
+#define FASTRPC_KUNIT_SID_FAIL	0x410	/* CBs 0x411 and 0x412 */
+
+/* Phandle of a fake, disabled IOMMU, far above what dtc hands out. */
+#define FASTRPC_KUNIT_PHANDLE	0xc7b004f0
+
+/* What the channel looked like when a device node was registered. */
+struct fastrpc_kunit_node {
+	char name[32];
+	int sesscount;
+	int cbcount;
+	unsigned int children;	/* context devices of the rpmsg device */
+	bool sessions_ready;	/* each valid, with a device */
+	bool channel_ready;	/* refcount, lists, drvdata, DMA mask */
+};
+
+struct fastrpc_kunit {
+	struct rpmsg_device *rpdev;
+	struct fastrpc_kunit_node nodes[2];
+	unsigned int nnodes;
+};
+
+/* The rpmsg device of the test transport and its only endpoint. */
+struct fastrpc_kunit_rpdev {
+	struct rpmsg_device rpdev;
+	struct rpmsg_endpoint ept;
+};
+
+/* One CB node: reg, the phandle of its IOMMU and qcom,nsessions (0: none). */
+struct fastrpc_kunit_cb {
+	u32 reg;
+	u32 iommu;
+	u32 nsessions;
+};
+
+KUNIT_DEFINE_ACTION_WRAPPER(fastrpc_kunit_unregister, device_unregister, struct device *);
+
+struct fastrpc_kunit_count {
+	struct device *parent;
+	unsigned int n;
+};
+
+static int fastrpc_kunit_count_one(struct device *dev, void *data)
+{
+	struct fastrpc_kunit_count *count = data;
+
+	if (!count->parent || dev->parent == count->parent)
+		count->n++;
+	return 0;
+}
+
+/* Context devices on the bus, of @parent only unless it is NULL. */
+static unsigned int fastrpc_kunit_bus_count(struct device *parent)
+{
+	struct fastrpc_kunit_count count = { .parent = parent };
+
+	bus_for_each_dev(&context_device_bus_type, NULL, &count, fastrpc_kunit_count_one);
+	return count.n;
+}
+
+static bool fastrpc_kunit_bus_has(const char *name)
+{
+	struct device *dev;
+	bool found;
+
+	dev = bus_find_device_by_name(&context_device_bus_type, NULL, name);
+	found = dev;
+	put_device(dev);
+	return found;
+}
+
+/* Static stub: note what exists, then register as the driver would. */
+static int fastrpc_kunit_misc_register(struct miscdevice *miscdev)
+{
+	struct kunit *test = kunit_get_current_test();
+	struct fastrpc_channel_ctx *cctx = miscdev_to_fdevice(miscdev)->cctx;
+	struct fastrpc_kunit *fk = test->priv;
+	struct fastrpc_kunit_node *node;
+	int i;
+
+	if (fk->nnodes < ARRAY_SIZE(fk->nodes)) {
+		node = &fk->nodes[fk->nnodes++];
+		strscpy(node->name, miscdev->name);
+		node->sesscount = cctx->sesscount;
+		node->cbcount = cctx->cbcount;
+		node->children = fastrpc_kunit_bus_count(&fk->rpdev->dev);
+		node->sessions_ready = true;
+		for (i = 0; i < cctx->sesscount; i++)
+			if (!cctx->session[i].valid || !cctx->session[i].dev)
+				node->sessions_ready = false;
+		node->channel_ready = kref_read(&cctx->refcount) == 1 &&
+				      list_empty(&cctx->users) &&
+				      list_empty(&cctx->invoke_interrupted_mmaps) &&
+				      cctx->rpdev == fk->rpdev &&
+				      dev_get_drvdata(&fk->rpdev->dev) == cctx &&
+				      dma_get_mask(&fk->rpdev->dev) == DMA_BIT_MASK(32);
+	}
+
+	return misc_register(miscdev);
+}
+
+/* There is no DSP: nothing is ever sent. */
+static int fastrpc_kunit_send(struct rpmsg_endpoint *ept, const void *data, int len)
+{
+	return -ENODEV;
+}
+
+/* The endpoint is freed with its device. */
+static void fastrpc_kunit_destroy_ept(struct rpmsg_endpoint *ept)
+{
+}
+
+static const struct rpmsg_endpoint_ops fastrpc_kunit_ept_ops = {
+	.destroy_ept = fastrpc_kunit_destroy_ept,
+	.send = fastrpc_kunit_send,
+	.trysend = fastrpc_kunit_send,
+};
+
+static struct rpmsg_endpoint *fastrpc_kunit_create_ept(struct rpmsg_device *rpdev,
+						       rpmsg_rx_cb_t cb, void *priv,
+						       struct rpmsg_channel_info chinfo)
+{
+	struct fastrpc_kunit_rpdev *frp = container_of(rpdev, struct fastrpc_kunit_rpdev, rpdev);
+	struct rpmsg_endpoint *ept = &frp->ept;
+
+	kref_init(&ept->refcount);
+	mutex_init(&ept->cb_lock);
+	ept->rpdev = rpdev;
+	ept->cb = cb;
+	ept->priv = priv;
+	ept->addr = chinfo.src;
+	ept->ops = &fastrpc_kunit_ept_ops;
+	return ept;
+}
+
+static const struct rpmsg_device_ops fastrpc_kunit_rpdev_ops = {
+	.create_ept = fastrpc_kunit_create_ept,
+};
+
+static void fastrpc_kunit_rpdev_release(struct device *dev)
+{
+	struct fastrpc_kunit_rpdev *frp = container_of(dev, struct fastrpc_kunit_rpdev,
+						       rpdev.dev);
+
+	of_node_put(dev->of_node);
+	kfree(frp);
+}
+
+/*
+ * Register a channel device for node @np below a fake transport device, as
+ * the rpmsg transports do: the rpmsg bus matches it with the FastRPC
+ * driver by its node and probes it before this returns.
+ */
+static struct rpmsg_device *fastrpc_kunit_register(struct kunit *test, struct device_node *np)
+{
+	struct fastrpc_kunit *fk = test->priv;
+	struct fastrpc_kunit_rpdev *frp;
+	struct device *transport;
+	int ret;
+
+	transport = kunit_device_register(test, "fastrpc-kunit");
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, transport);
+
+	frp = kzalloc_obj(*frp);
+	KUNIT_ASSERT_NOT_NULL(test, frp);
+	strscpy(frp->rpdev.id.name, "fastrpcglink-apps-dsp");
+	frp->rpdev.ops = &fastrpc_kunit_rpdev_ops;
+	frp->rpdev.dev.parent = transport;
+	frp->rpdev.dev.release = fastrpc_kunit_rpdev_release;
+	device_set_node(&frp->rpdev.dev, of_fwnode_handle(of_node_get(np)));
+	fk->rpdev = &frp->rpdev;
+
+	/* On failure the rpmsg core has dropped the device: it is freed. */
+	ret = rpmsg_register_device(&frp->rpdev);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, fastrpc_kunit_unregister,
+							   &frp->rpdev.dev));
+	return &frp->rpdev;
+}
+
+static u32 fastrpc_kunit_smmu(struct kunit *test)
+{
+	struct device_node *smmu;
+
+	smmu = of_find_compatible_node(NULL, NULL, FASTRPC_KUNIT_SMMU);
+	KUNIT_ASSERT_NOT_NULL_MSG(test, smmu, "no %s node: run under QEMU virt,iommu=smmuv3",
+				  FASTRPC_KUNIT_SMMU);
+	of_node_put_kunit(test, smmu);
+	return smmu->phandle;
+}
+
+/*
+ * Add /fastrpc-kunit-<tag>/fastrpc, a CDSP channel with the CBs @cbs, for
+ * the rest of the test. The OF core makes a platform device for the
+ * container only: the channel is the rpmsg device's, the CBs nobody's.
+ */
+static struct device_node *fastrpc_kunit_channel(struct kunit *test, u32 tag,
+						 const struct fastrpc_kunit_cb *cbs,
+						 unsigned int n)
+{
+	struct device_node *box, *np, *cb;
+	struct of_changeset *ocs;
+	unsigned int i;
+	char name[32];
+
+	ocs = of_changeset_create_kunit(test);
+	KUNIT_ASSERT_NOT_NULL(test, ocs);
+	snprintf(name, sizeof(name), "fastrpc-kunit-%x", tag);
+	box = of_changeset_create_node(ocs, of_root, name);
+	KUNIT_ASSERT_NOT_NULL(test, box);
+	np = of_changeset_create_node(ocs, box, "fastrpc");
+	KUNIT_ASSERT_NOT_NULL(test, np);
+	KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_string(ocs, np, "compatible",
+							      "qcom,fastrpc"));
+	KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_string(ocs, np, "label", "cdsp"));
+	KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_u32(ocs, np, "#address-cells", 1));
+	KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_u32(ocs, np, "#size-cells", 0));
+
+	for (i = 0; i < n; i++) {
+		u32 iommus[] = { cbs[i].iommu, cbs[i].reg };
+
+		snprintf(name, sizeof(name), "compute-cb@%x", cbs[i].reg);
+		cb = of_changeset_create_node(ocs, np, name);
+		KUNIT_ASSERT_NOT_NULL(test, cb);
+		KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_string(ocs, cb, "compatible",
+								      "qcom,fastrpc-compute-cb"));
+		KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_u32(ocs, cb, "reg", cbs[i].reg));
+		KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_u32_array(ocs, cb, "iommus", iommus,
+									 ARRAY_SIZE(iommus)));
+		if (cbs[i].nsessions)
+			KUNIT_ASSERT_EQ(test, 0,
+					of_changeset_add_prop_u32(ocs, cb, "qcom,nsessions",
+								  cbs[i].nsessions));
+	}
+	KUNIT_ASSERT_EQ(test, 0, of_changeset_apply_kunit(test, ocs));
+	return np;
+}
+
+/* The CB context device of stream @sid: checked, then returned. */
+static struct device *fastrpc_kunit_expect_cb(struct kunit *test,
+					      struct fastrpc_channel_ctx *cctx, u32 sid)
+{
+	struct iommu_fwspec *fwspec;
+	struct iommu_domain *domain;
+	struct device *dev = NULL;
+	char name[128];
+	u32 reg;
+	int i;
+
+	for (i = 0; i < cctx->cbcount; i++)
+		if (!of_property_read_u32(cctx->cbs[i]->dev.of_node, "reg", &reg) && reg == sid)
+			dev = &cctx->cbs[i]->dev;
+	KUNIT_ASSERT_NOT_NULL_MSG(test, dev, "no context device for CB %#x", sid);
+
+	/* fn_id is the CB's reg: the default name ends with it. */
+	snprintf(name, sizeof(name), "%s:ctx.%u", dev_name(dev->parent), sid);
+	KUNIT_EXPECT_STREQ(test, dev_name(dev), name);
+	KUNIT_EXPECT_TRUE(test, dev_is_context_device(dev));
+	KUNIT_EXPECT_PTR_EQ(test, dev->parent, &cctx->rpdev->dev);
+	KUNIT_EXPECT_TRUE(test, of_device_is_compatible(dev->of_node, "qcom,fastrpc-compute-cb"));
+	KUNIT_EXPECT_EQ(test, dma_get_mask(dev),
+			DMA_BIT_MASK(cctx->soc_data->dma_addr_bits_cdsp));
+
+	KUNIT_ASSERT_TRUE_MSG(test, device_iommu_mapped(dev), "%s has no IOMMU group", name);
+	fwspec = dev_iommu_fwspec_get(dev);
+	KUNIT_ASSERT_NOT_NULL(test, fwspec);
+	KUNIT_ASSERT_EQ(test, fwspec->num_ids, 1);
+	KUNIT_EXPECT_EQ(test, fwspec->ids[0], sid);
+	domain = iommu_get_domain_for_dev(dev);
+	KUNIT_ASSERT_NOT_NULL(test, domain);
+	KUNIT_EXPECT_TRUE(test, domain->type & __IOMMU_DOMAIN_DMA_API);
+	return dev;
+}
+
+/*
+ * Three CBs, the second shared by three sessions: three context devices,
+ * each in its own group, five sessions, and the device nodes registered
+ * only once all of them exist. Removing the channel removes the devices.
+ */
+static void fastrpc_probe_creates_cbs_before_nodes(struct kunit *test)
+{
+	u32 smmu = fastrpc_kunit_smmu(test);
+	const struct fastrpc_kunit_cb cbs[] = {
+		{ FASTRPC_KUNIT_SID + 1, smmu, 0 },
+		{ FASTRPC_KUNIT_SID + 2, smmu, 3 },
+		{ FASTRPC_KUNIT_SID + 3, smmu, 0 },
+	};
+	static const char * const names[] = { "fastrpc-cdsp-secure", "fastrpc-cdsp" };
+	struct fastrpc_kunit *fk = test->priv;
+	struct iommu_group *groups[ARRAY_SIZE(cbs)] = {};
+	char cb_names[ARRAY_SIZE(cbs)][64];
+	struct fastrpc_channel_ctx *cctx;
+	struct device *devs[ARRAY_SIZE(cbs)];
+	struct rpmsg_device *rpdev;
+	unsigned int before, i, j, n;
+
+	before = fastrpc_kunit_bus_count(NULL);
+	rpdev = fastrpc_kunit_register(test, fastrpc_kunit_channel(test, FASTRPC_KUNIT_SID,
+								   cbs, ARRAY_SIZE(cbs)));
+	KUNIT_ASSERT_PTR_EQ_MSG(test, rpdev->dev.driver, &fastrpc_driver.drv,
+				"FastRPC did not bind %s", dev_name(&rpdev->dev));
+	cctx = dev_get_drvdata(&rpdev->dev);
+	KUNIT_ASSERT_NOT_NULL(test, cctx);
+
+	/* One context device per CB, each in a group of its own. */
+	KUNIT_ASSERT_EQ(test, cctx->cbcount, ARRAY_SIZE(cbs));
+	KUNIT_EXPECT_EQ(test, fastrpc_kunit_bus_count(&rpdev->dev), ARRAY_SIZE(cbs));
+	KUNIT_EXPECT_EQ(test, fastrpc_kunit_bus_count(NULL), before + ARRAY_SIZE(cbs));
+	for (i = 0; i < ARRAY_SIZE(cbs); i++) {
+		devs[i] = fastrpc_kunit_expect_cb(test, cctx, cbs[i].reg);
+		strscpy(cb_names[i], dev_name(devs[i]));
+		groups[i] = iommu_group_get(devs[i]);
+		for (j = 0; j < i; j++)
+			KUNIT_EXPECT_PTR_NE_MSG(test, groups[i], groups[j],
+						"CBs %#x and %#x share a group",
+						cbs[j].reg, cbs[i].reg);
+	}
+	for (i = 0; i < ARRAY_SIZE(groups); i++)
+		iommu_group_put(groups[i]);
+
+	/* qcom,nsessions = <3> gives three sessions on one device. */
+	KUNIT_ASSERT_EQ(test, cctx->sesscount, 5);
+	for (i = 0; i < ARRAY_SIZE(cbs); i++) {
+		n = 0;
+		for (j = 0; j < cctx->sesscount; j++) {
+			if (cctx->session[j].sid != cbs[i].reg)
+				continue;
+			n++;
+			KUNIT_EXPECT_PTR_EQ(test, cctx->session[j].dev, devs[i]);
+			KUNIT_EXPECT_TRUE(test, cctx->session[j].valid);
+			KUNIT_EXPECT_FALSE(test, cctx->session[j].used);
+		}
+		KUNIT_EXPECT_EQ_MSG(test, n, cbs[i].nsessions ?: 1, "sessions of CB %#x",
+				    cbs[i].reg);
+	}
+
+	/* Both device nodes, each registered once the channel was complete. */
+	KUNIT_ASSERT_EQ(test, fk->nnodes, ARRAY_SIZE(names));
+	for (i = 0; i < fk->nnodes; i++) {
+		struct fastrpc_kunit_node *node = &fk->nodes[i];
+
+		KUNIT_EXPECT_STREQ(test, node->name, names[i]);
+		KUNIT_EXPECT_EQ_MSG(test, node->cbcount, ARRAY_SIZE(cbs), "at %s", node->name);
+		KUNIT_EXPECT_EQ_MSG(test, node->children, ARRAY_SIZE(cbs), "at %s", node->name);
+		KUNIT_EXPECT_EQ_MSG(test, node->sesscount, 5, "at %s", node->name);
+		KUNIT_EXPECT_TRUE_MSG(test, node->sessions_ready, "at %s", node->name);
+		KUNIT_EXPECT_TRUE_MSG(test, node->channel_ready, "at %s", node->name);
+	}
+	KUNIT_ASSERT_NOT_NULL(test, cctx->secure_fdevice);
+	KUNIT_ASSERT_NOT_NULL(test, cctx->fdevice);
+	KUNIT_EXPECT_NOT_NULL(test, cctx->secure_fdevice->miscdev.this_device);
+	KUNIT_EXPECT_NOT_NULL(test, cctx->fdevice->miscdev.this_device);
+
+	/* The channel and its devices go; cctx may be freed from here. */
+	kunit_release_action(test, fastrpc_kunit_unregister, &rpdev->dev);
+	KUNIT_EXPECT_EQ(test, fastrpc_kunit_bus_count(NULL), before);
+	for (i = 0; i < ARRAY_SIZE(cbs); i++)
+		KUNIT_EXPECT_FALSE_MSG(test, fastrpc_kunit_bus_has(cb_names[i]), "%s is left",
+				       cb_names[i]);
+}
+
+/*
+ * A CB whose IOMMU is not there fails the probe, with no device node
+ * registered and no context device left: the nodes of a changeset are
+ * attached in reverse, so the good CB, added last, is created first and
+ * must be destroyed again.
+ */
+static void fastrpc_probe_fails_without_iommu(struct kunit *test)
+{
+	u32 smmu = fastrpc_kunit_smmu(test);
+	const struct fastrpc_kunit_cb cbs[] = {
+		{ FASTRPC_KUNIT_SID_FAIL + 1, FASTRPC_KUNIT_PHANDLE, 0 },
+		{ FASTRPC_KUNIT_SID_FAIL + 2, smmu, 0 },
+	};
+	struct fastrpc_kunit *fk = test->priv;
+	struct rpmsg_device *rpdev;
+	struct of_changeset *ocs;
+	struct device_node *np;
+	unsigned int before;
+
+	np = of_find_node_by_phandle(FASTRPC_KUNIT_PHANDLE);
+	of_node_put(np);
+	KUNIT_ASSERT_NULL_MSG(test, np, "phandle %#x is taken", FASTRPC_KUNIT_PHANDLE);
+
+	/* #iommu-cells = <1>, disabled: of_iommu_xlate() says -ENODEV at once. */
+	ocs = of_changeset_create_kunit(test);
+	KUNIT_ASSERT_NOT_NULL(test, ocs);
+	np = of_changeset_create_node(ocs, of_root, "fastrpc-kunit-absent-iommu");
+	KUNIT_ASSERT_NOT_NULL(test, np);
+	KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_u32(ocs, np, "phandle",
+							   FASTRPC_KUNIT_PHANDLE));
+	KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_u32(ocs, np, "#iommu-cells", 1));
+	KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_string(ocs, np, "status", "disabled"));
+	KUNIT_ASSERT_EQ(test, 0, of_changeset_apply_kunit(test, ocs));
+
+	before = fastrpc_kunit_bus_count(NULL);
+	rpdev = fastrpc_kunit_register(test, fastrpc_kunit_channel(test, FASTRPC_KUNIT_SID_FAIL,
+								   cbs, ARRAY_SIZE(cbs)));
+	KUNIT_EXPECT_NULL(test, rpdev->dev.driver);
+	KUNIT_EXPECT_NULL(test, dev_get_drvdata(&rpdev->dev));
+	KUNIT_EXPECT_EQ(test, fk->nnodes, 0);
+	KUNIT_EXPECT_EQ(test, fastrpc_kunit_bus_count(NULL), before);
+}
+
+static int fastrpc_kunit_init(struct kunit *test)
+{
+	struct fastrpc_kunit *fk;
+
+	fk = kunit_kzalloc(test, sizeof(*fk), GFP_KERNEL);
+	if (!fk)
+		return -ENOMEM;
+	test->priv = fk;
+	kunit_activate_static_stub(test, fastrpc_misc_register, fastrpc_kunit_misc_register);
+	return 0;
+}
+
+static struct kunit_case fastrpc_test_cases[] = {
+	KUNIT_CASE(fastrpc_probe_creates_cbs_before_nodes),
+	KUNIT_CASE(fastrpc_probe_fails_without_iommu),
+	{}
+};
+
+static struct kunit_suite fastrpc_test_suite = {
+	.name = "fastrpc",
+	.init = fastrpc_kunit_init,
+	.test_cases = fastrpc_test_cases,
+};
+
+kunit_test_suite(fastrpc_test_suite);
