@@ -129,28 +129,47 @@ def sync(repo, tree):
     idx.add(files, base)
     wanted = idx.write_tree()
 
-    now = changed_paths(tree, base, wanted)
-    before = set()
+    # What the last sync left on disk, path by path ('-' for nothing).
+    last = {}
     if os.path.exists(state):
         with open(state) as f:
-            before = set(line.rstrip('\n') for line in f if line.strip())
-    paths = sorted(now | before)
+            for line in f:
+                path, tab, sha = line.rstrip('\n').partition('\t')
+                if path and tab:
+                    last[path] = sha or None
+    now = changed_paths(tree, base, wanted)
+    paths = sorted(now | set(last))
 
     # Hash what is on disk in one go, then write only what differs.
     on_disk = [p for p in paths if os.path.isfile(os.path.join(tree, p))]
     hashes = dict(zip(on_disk, git(tree, 'hash-object', '--stdin-paths',
                                    inp=''.join(p + '\n' for p in on_disk).encode()).split()))
     written = removed = 0
+    kept = []
+    record = {}
     for p in paths:
         want = blob_of(tree, wanted, p)
+        want_sha = want[1] if want else None
         full = os.path.join(tree, p)
+        disk = hashes.get(p)
+        if p in last:
+            before = last[p]
+        else:
+            pristine = blob_of(tree, base, p)
+            before = pristine[1] if pristine else None
+        if disk != want_sha and disk != before:
+            # Edited in the tree since the last sync: never overwrite that.
+            kept.append(p)
+            record[p] = before
+            continue
+        record[p] = want_sha
         if want is None:
-            if os.path.exists(full):
+            if disk is not None:
                 os.unlink(full)
                 removed += 1
             continue
         mode, sha = want
-        if hashes.get(p) != sha:
+        if disk != sha:
             os.makedirs(os.path.dirname(full), exist_ok=True)
             data = subprocess.run(['git', '-C', tree, 'cat-file', 'blob', sha],
                                   capture_output=True, check=True).stdout
@@ -164,10 +183,15 @@ def sync(repo, tree):
             os.chmod(full, 0o755 if executable else 0o644)
 
     with open(state, 'w') as f:
-        f.writelines(p + '\n' for p in sorted(now))
+        f.writelines('%s\t%s\n' % (p, sha or '') for p, sha in sorted(record.items())
+                     if p in now or p in kept)
     print('==> sync: %d patches, %d overlay files; %d files written, %d removed, '
           'the rest untouched' % (len(patches), len(files), written, removed),
           file=sys.stderr)
+    if kept:
+        print('==> kept edits made in the tree, not in the project yet (carry them back with '
+              'make refresh-patch, or delete the file to drop them):\n    %s'
+              % '\n    '.join(kept), file=sys.stderr)
 
 
 def patch_files(tree, patch):
