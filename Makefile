@@ -6,13 +6,14 @@
 SHELL := /bin/bash
 H := harness
 
-.PHONY: help setup fetch tree build test run shell refresh-patch new-patch clean distclean
+.PHONY: help setup fetch tree build test run shell matrix refresh-patch new-patch clean distclean
 
 help:
 	@echo 'make run            build, boot under QEMU virt+SMMUv3, print the IOMMU groups'
 	@echo 'make test           build and run every KUnit suite (make test SUITES="of_iommu*")'
 	@echo 'make shell          like run, with an interactive shell'
 	@echo 'make setup|fetch|tree|build   the single steps run and test take'
+	@echo 'make matrix         build the users as modules, and a kernel without Rust (slow)'
 	@echo 'make refresh-patch PATCH=patches/x.patch [FILES="a.c"]   carry tree edits back'
 	@echo 'make new-patch NAME=subsys-change FILES="a.c b.h"        start a new patch'
 	@echo 'make clean          drop build output (out/build, out/run); distclean: all of out/'
@@ -37,6 +38,9 @@ run: tree
 
 shell: tree
 	@bash $(H)/run.sh --shell
+
+matrix: tree
+	@bash $(H)/matrix.sh
 
 refresh-patch:
 	@bash $(H)/patch.sh refresh $(PATCH) $(FILES)
