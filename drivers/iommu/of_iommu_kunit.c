@@ -9,6 +9,7 @@
  * them under QEMU with tools/testing/kunit/qemu_configs/arm64_smmuv3.py.
  */
 
+#include <kunit/iommu.h>
 #include <kunit/of.h>
 #include <kunit/test.h>
 #include <linux/dma-direct.h>
@@ -20,8 +21,6 @@
 #include <linux/sizes.h>
 #include <linux/slab.h>
 
-#define SMMU_COMPATIBLE "arm,smmu-v3"
-
 /* Stream IDs past the PCI requester IDs of QEMU virt's root bus. */
 #define TEST_SID_A 0x100
 #define TEST_SID_B 0x101
@@ -30,12 +29,9 @@
 
 static struct device_node *find_smmu(struct kunit *test)
 {
-	struct device_node *smmu;
+	struct device_node *smmu = of_find_node_by_phandle(iommu_kunit_phandle(test));
 
-	smmu = of_find_compatible_node(NULL, NULL, SMMU_COMPATIBLE);
-	KUNIT_ASSERT_NOT_NULL_MSG(test, smmu,
-				  "no %s node: run under QEMU virt,iommu=smmuv3",
-				  SMMU_COMPATIBLE);
+	KUNIT_ASSERT_NOT_NULL(test, smmu);
 	of_node_put_kunit(test, smmu);
 	return smmu;
 }
@@ -44,7 +40,7 @@ static struct device_node *find_smmu(struct kunit *test)
 static void add_iommus(struct kunit *test, struct of_changeset *ocs,
 		       struct device_node *np, u32 sid)
 {
-	u32 iommus[2] = { find_smmu(test)->phandle, sid };
+	u32 iommus[2] = { iommu_kunit_phandle(test), sid };
 	int ret;
 
 	ret = of_changeset_add_prop_u32_array(ocs, np, "iommus", iommus, ARRAY_SIZE(iommus));
@@ -144,52 +140,6 @@ static void of_iommu_distinct_streams_are_isolated(struct kunit *test)
 	iommu_group_put(gb);
 }
 
-/* 1 MiB mappings of one buffer, undone when the test ends. */
-struct iova_fill {
-	struct device *dev;
-	struct page *buf;
-	unsigned int count;
-	dma_addr_t iova[];
-};
-
-static void iova_fill_undo(void *data)
-{
-	struct iova_fill *fill = data;
-
-	while (fill->count--)
-		dma_unmap_page_attrs(fill->dev, fill->iova[fill->count], SZ_1M,
-				     DMA_TO_DEVICE, DMA_ATTR_SKIP_CPU_SYNC);
-	__free_pages(fill->buf, get_order(SZ_1M));
-}
-
-/*
- * Map 1 MiB again and again, at most @cap times, until the IOVA space of
- * @dev is full. Allocation is top-down: only filling the space shows what
- * is reserved at the bottom.
- */
-static struct iova_fill *fill_iova_space(struct kunit *test, struct device *dev,
-					 unsigned int cap)
-{
-	struct iova_fill *fill;
-	dma_addr_t iova;
-
-	fill = kunit_kzalloc(test, struct_size(fill, iova, cap), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, fill);
-	fill->dev = dev;
-	fill->buf = alloc_pages(GFP_KERNEL, get_order(SZ_1M));
-	KUNIT_ASSERT_NOT_NULL(test, fill->buf);
-	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, iova_fill_undo, fill));
-
-	while (fill->count < cap) {
-		iova = dma_map_page_attrs(dev, fill->buf, 0, SZ_1M, DMA_TO_DEVICE,
-					  DMA_ATTR_SKIP_CPU_SYNC);
-		if (dma_mapping_error(dev, iova))
-			break;
-		fill->iova[fill->count++] = iova;
-	}
-	return fill;
-}
-
 static void platform_device_put_action(void *pdev)
 {
 	platform_device_put(pdev);
@@ -216,7 +166,7 @@ static void of_iommu_dma_range_map_gaps_reserved(struct kunit *test)
 	struct platform_device *pdev;
 	struct device_node *holder, *np;
 	struct of_changeset *ocs;
-	struct iova_fill *fill;
+	struct iommu_kunit_fill *fill;
 
 	/* A node below a plain node, so that no platform device is made for it. */
 	ocs = of_changeset_create_kunit(test);
@@ -249,7 +199,7 @@ static void of_iommu_dma_range_map_gaps_reserved(struct kunit *test)
 			kunit_add_action_or_reset(test, platform_device_del_action, pdev));
 	KUNIT_ASSERT_TRUE(test, device_iommu_mapped(&pdev->dev));
 
-	fill = fill_iova_space(test, &pdev->dev, 64);
+	fill = iommu_kunit_fill_iova(test, &pdev->dev, 64);
 	for (i = 0; i < fill->count; i++) {
 		for (j = 0; j < ARRAY_SIZE(regions); j++)
 			if (fill->iova[i] >= regions[j].start &&
@@ -271,24 +221,18 @@ static void of_iommu_no_dma_range_map_unchanged(struct kunit *test)
 {
 	struct device *dev = add_iommu_client(test, TEST_SID_NO_RANGES);
 	const u64 top = SZ_256M;
-	struct iova_fill *fill;
-	dma_addr_t lowest = DMA_MAPPING_ERROR, highest = 0;
-	unsigned int i;
+	struct iommu_kunit_fill *fill;
 
 	KUNIT_ASSERT_NULL(test, dev->dma_range_map);
 	KUNIT_ASSERT_EQ(test, 0, dma_set_mask_and_coherent(dev, top - 1));
 
-	fill = fill_iova_space(test, dev, top / SZ_1M);
-	for (i = 0; i < fill->count; i++) {
-		lowest = min(lowest, fill->iova[i]);
-		highest = max(highest, fill->iova[i]);
-	}
+	fill = iommu_kunit_fill_iova(test, dev, top / SZ_1M);
 	kunit_info(test, "%u maps of 1 MiB, lowest %pad, highest %pad\n",
-		   fill->count, &lowest, &highest);
+		   fill->count, &fill->lowest, &fill->highest);
 	/* Only IOVA page 0 is reserved: all but the lowest 1 MiB slot. */
 	KUNIT_EXPECT_EQ(test, fill->count, top / SZ_1M - 1);
-	KUNIT_EXPECT_EQ(test, lowest, SZ_1M);
-	KUNIT_EXPECT_EQ(test, highest, top - SZ_1M);
+	KUNIT_EXPECT_EQ(test, fill->lowest, SZ_1M);
+	KUNIT_EXPECT_EQ(test, fill->highest, top - SZ_1M);
 }
 
 static struct kunit_case of_iommu_test_cases[] = {

@@ -16,6 +16,7 @@
  */
 
 #include <kunit/device.h>
+#include <kunit/iommu.h>
 #include <kunit/of.h>
 #include <kunit/static_stub.h>
 #include <kunit/test.h>
@@ -24,12 +25,8 @@
 /* The test transport implements the ops that are private to rpmsg. */
 #include "../rpmsg/rpmsg_internal.h"
 
-#define FASTRPC_KUNIT_SMMU	"arm,smmu-v3"
 #define FASTRPC_KUNIT_SID	0x400	/* CBs 0x401 to 0x403 */
 #define FASTRPC_KUNIT_SID_FAIL	0x410	/* CBs 0x411 and 0x412 */
-
-/* Phandle of a fake, disabled IOMMU, far above what dtc hands out. */
-#define FASTRPC_KUNIT_PHANDLE	0xc7b004f0
 
 /* What the channel looked like when a device node was registered. */
 struct fastrpc_kunit_node {
@@ -205,17 +202,6 @@ static struct rpmsg_device *fastrpc_kunit_register(struct kunit *test, struct de
 	return &frp->rpdev;
 }
 
-static u32 fastrpc_kunit_smmu(struct kunit *test)
-{
-	struct device_node *smmu;
-
-	smmu = of_find_compatible_node(NULL, NULL, FASTRPC_KUNIT_SMMU);
-	KUNIT_ASSERT_NOT_NULL_MSG(test, smmu, "no %s node: run under QEMU virt,iommu=smmuv3",
-				  FASTRPC_KUNIT_SMMU);
-	of_node_put_kunit(test, smmu);
-	return smmu->phandle;
-}
-
 /*
  * Add /fastrpc-kunit-<tag>/fastrpc, a CDSP channel with the CBs @cbs, for
  * the rest of the test. The OF core makes a platform device for the
@@ -306,7 +292,7 @@ static struct device *fastrpc_kunit_expect_cb(struct kunit *test,
  */
 static void fastrpc_probe_creates_cbs_before_nodes(struct kunit *test)
 {
-	u32 smmu = fastrpc_kunit_smmu(test);
+	u32 smmu = iommu_kunit_phandle(test);
 	const struct fastrpc_kunit_cb cbs[] = {
 		{ FASTRPC_KUNIT_SID + 1, smmu, 0 },
 		{ FASTRPC_KUNIT_SID + 2, smmu, 3 },
@@ -394,31 +380,14 @@ static void fastrpc_probe_creates_cbs_before_nodes(struct kunit *test)
  */
 static void fastrpc_probe_fails_without_iommu(struct kunit *test)
 {
-	u32 smmu = fastrpc_kunit_smmu(test);
+	u32 smmu = iommu_kunit_phandle(test);
 	const struct fastrpc_kunit_cb cbs[] = {
-		{ FASTRPC_KUNIT_SID_FAIL + 1, FASTRPC_KUNIT_PHANDLE, 0 },
+		{ FASTRPC_KUNIT_SID_FAIL + 1, iommu_kunit_absent_phandle(test), 0 },
 		{ FASTRPC_KUNIT_SID_FAIL + 2, smmu, 0 },
 	};
 	struct fastrpc_kunit *fk = test->priv;
 	struct rpmsg_device *rpdev;
-	struct of_changeset *ocs;
-	struct device_node *np;
 	unsigned int before;
-
-	np = of_find_node_by_phandle(FASTRPC_KUNIT_PHANDLE);
-	of_node_put(np);
-	KUNIT_ASSERT_NULL_MSG(test, np, "phandle %#x is taken", FASTRPC_KUNIT_PHANDLE);
-
-	/* #iommu-cells = <1>, disabled: of_iommu_xlate() says -ENODEV at once. */
-	ocs = of_changeset_create_kunit(test);
-	KUNIT_ASSERT_NOT_NULL(test, ocs);
-	np = of_changeset_create_node(ocs, of_root, "fastrpc-kunit-absent-iommu");
-	KUNIT_ASSERT_NOT_NULL(test, np);
-	KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_u32(ocs, np, "phandle",
-							   FASTRPC_KUNIT_PHANDLE));
-	KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_u32(ocs, np, "#iommu-cells", 1));
-	KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_string(ocs, np, "status", "disabled"));
-	KUNIT_ASSERT_EQ(test, 0, of_changeset_apply_kunit(test, ocs));
 
 	before = fastrpc_kunit_bus_count(NULL);
 	rpdev = fastrpc_kunit_register(test, fastrpc_kunit_channel(test, FASTRPC_KUNIT_SID_FAIL,

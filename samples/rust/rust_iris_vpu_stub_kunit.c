@@ -8,6 +8,7 @@
  * (tools/testing/kunit/qemu_configs/arm64_smmuv3.py).
  */
 
+#include <kunit/iommu.h>
 #include <kunit/of.h>
 #include <kunit/test.h>
 #include <linux/context_bus.h>
@@ -60,16 +61,6 @@ static void find_banks(struct device *parent, struct stub_banks *banks)
 	bus_for_each_dev(&context_device_bus_type, NULL, banks, collect_bank);
 }
 
-static struct device_node *stub_smmu(struct kunit *test)
-{
-	struct device_node *smmu;
-
-	smmu = of_find_compatible_node(NULL, NULL, "arm,smmu-v3");
-	KUNIT_ASSERT_NOT_NULL_MSG(test, smmu, "no SMMUv3: run under QEMU virt,iommu=smmuv3");
-	of_node_put_kunit(test, smmu);
-	return smmu;
-}
-
 static void put_device_action(void *dev)
 {
 	put_device(dev);
@@ -81,7 +72,7 @@ static void put_device_action(void *dev)
  */
 static struct device *add_stub(struct kunit *test, const char *name, bool map, u32 sid)
 {
-	u32 phandle = stub_smmu(test)->phandle;
+	u32 phandle = iommu_kunit_phandle(test);
 	struct platform_device *pdev;
 	struct device_node *np, *child;
 	struct of_changeset *ocs;
@@ -170,23 +161,6 @@ static void expect_iris_banks(struct kunit *test, struct device *parent)
 	KUNIT_EXPECT_PTR_NE(test, groups[1], groups[2]);
 }
 
-struct bank_maps {
-	struct device *dev;
-	struct page *buf;
-	unsigned int count;
-	dma_addr_t iova[3500];
-};
-
-static void bank_maps_undo(void *data)
-{
-	struct bank_maps *maps = data;
-
-	while (maps->count--)
-		dma_unmap_page_attrs(maps->dev, maps->iova[maps->count], SZ_1M,
-				     DMA_TO_DEVICE, DMA_ATTR_SKIP_CPU_SYNC);
-	__free_pages(maps->buf, get_order(SZ_1M));
-}
-
 /*
  * Block 0 must never get an IOVA below 600 MB: fill its space with 1 MiB
  * mappings (allocation is top-down, so only a full space shows the bottom)
@@ -194,11 +168,9 @@ static void bank_maps_undo(void *data)
  */
 static void expect_block0_lower_hole(struct kunit *test, struct device *parent)
 {
-	dma_addr_t lowest = DMA_MAPPING_ERROR;
+	struct iommu_kunit_fill *fill;
 	struct stub_banks banks;
-	struct bank_maps *maps;
 	struct device *bank0 = NULL;
-	dma_addr_t iova;
 	unsigned int i;
 
 	find_banks(parent, &banks);
@@ -207,26 +179,13 @@ static void expect_block0_lower_hole(struct kunit *test, struct device *parent)
 			bank0 = banks.bank[i];
 	KUNIT_ASSERT_NOT_NULL(test, bank0);
 
-	maps = kunit_kzalloc(test, sizeof(*maps), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, maps);
-	maps->dev = bank0;
-	maps->buf = alloc_pages(GFP_KERNEL, get_order(SZ_1M));
-	KUNIT_ASSERT_NOT_NULL(test, maps->buf);
-	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, bank_maps_undo, maps));
-
-	while (maps->count < ARRAY_SIZE(maps->iova)) {
-		iova = dma_map_page_attrs(bank0, maps->buf, 0, SZ_1M, DMA_TO_DEVICE,
-					  DMA_ATTR_SKIP_CPU_SYNC);
-		if (dma_mapping_error(bank0, iova))
-			break;
-		maps->iova[maps->count++] = iova;
-		lowest = min(lowest, iova);
-	}
-	kunit_info(test, "block 0: %u maps of 1 MiB, lowest IOVA %pad\n", maps->count, &lowest);
-	KUNIT_EXPECT_EQ(test, lowest, 600 * (u64)SZ_1M);
-	KUNIT_EXPECT_EQ(test, maps->count, 2900);
+	fill = iommu_kunit_fill_iova(test, bank0, 3500);
+	kunit_info(test, "block 0: %u maps of 1 MiB, lowest IOVA %pad\n", fill->count,
+		   &fill->lowest);
+	KUNIT_EXPECT_EQ(test, fill->lowest, 600 * (u64)SZ_1M);
+	KUNIT_EXPECT_EQ(test, fill->count, 2900);
 	/* The mappings go before the bank can. */
-	kunit_release_action(test, bank_maps_undo, maps);
+	iommu_kunit_unfill(test, fill);
 }
 
 /* Unbinding the stub destroys its banks. */

@@ -14,6 +14,7 @@
  */
 
 #include <kunit/device.h>
+#include <kunit/iommu.h>
 #include <kunit/of.h>
 #include <kunit/resource.h>
 #include <kunit/test.h>
@@ -29,8 +30,6 @@
 #include <linux/of.h>
 #include <linux/sizes.h>
 
-#define SMMU_COMPATIBLE "arm,smmu-v3"
-
 /* First stream ID of each case; QEMU virt leaves 0x100 and up free. */
 #define CTX_SID_MAP		0x200
 #define CTX_SID_IOMMUS		0x210
@@ -45,15 +44,12 @@
 #define CTX_SID_DEVM		0x2d0
 #define CTX_SID_CYCLES		0x2e0
 
-/* Phandles of the fake IOMMU nodes, far above what dtc hands out. */
-#define CTX_PHANDLE_BASE	0xc7b00000
-
 #define CTX_MB(n)		((u64)(n) * SZ_1M)
 #define CTX_CYCLES		1000
 
 /* What one case works in: its container node, its parent device. */
 struct ctx_env {
-	struct device_node *smmu;
+	u32 smmu;
 	struct device_node *box;
 	struct device *parent;
 	u32 sid;
@@ -89,11 +85,7 @@ static void ctx_env_init(struct kunit *test, struct ctx_env *env, u32 sid)
 	char name[32];
 
 	env->sid = sid;
-	env->smmu = of_find_compatible_node(NULL, NULL, SMMU_COMPATIBLE);
-	KUNIT_ASSERT_NOT_NULL_MSG(test, env->smmu,
-				  "no %s node: run under QEMU virt,iommu=smmuv3",
-				  SMMU_COMPATIBLE);
-	of_node_put_kunit(test, env->smmu);
+	env->smmu = iommu_kunit_phandle(test);
 
 	snprintf(name, sizeof(name), "ctxbus-kunit-%x", sid);
 	env->box = ctx_node_new(test, of_root, name, &ocs);
@@ -131,7 +123,7 @@ static struct device_node *ctx_add_map(struct kunit *test, struct ctx_env *env,
 	KUNIT_ASSERT_NOT_NULL(test, map);
 	for (i = 0; i < n; i++) {
 		map[4 * i] = i;
-		map[4 * i + 1] = env->smmu->phandle;
+		map[4 * i + 1] = env->smmu;
 		map[4 * i + 2] = sids[i];
 		map[4 * i + 3] = 1;
 	}
@@ -145,30 +137,6 @@ static struct device_node *ctx_add_client(struct kunit *test, struct ctx_env *en
 	const u32 iommus[] = { iommu, sid };
 
 	return ctx_add_node(test, env, name, "iommus", iommus, ARRAY_SIZE(iommus));
-}
-
-/*
- * A disabled node that looks like an IOMMU (#iommu-cells = <1>): a device
- * behind it is behind no IOMMU, which of_iommu_xlate() reports as -ENODEV
- * at once. An enabled node without a driver would defer instead, or not,
- * depending on CONFIG_MODULES and the deferred-probe timeout.
- */
-static u32 ctx_add_absent_iommu(struct kunit *test, struct ctx_env *env)
-{
-	u32 phandle = CTX_PHANDLE_BASE + env->sid;
-	struct of_changeset *ocs;
-	struct device_node *np;
-
-	np = of_find_node_by_phandle(phandle);
-	of_node_put(np);
-	KUNIT_ASSERT_NULL_MSG(test, np, "phandle %#x is taken", phandle);
-
-	np = ctx_node_new(test, env->box, "absent-iommu", &ocs);
-	KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_u32(ocs, np, "phandle", phandle));
-	KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_u32(ocs, np, "#iommu-cells", 1));
-	KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_string(ocs, np, "status", "disabled"));
-	ctx_node_apply(test, ocs);
-	return phandle;
 }
 
 static int ctx_count_one(struct device *dev, void *data)
@@ -286,89 +254,33 @@ static void ctx_expect_refusal(struct kunit *test, struct device *parent,
 	KUNIT_EXPECT_EQ(test, ctx_bus_count(), before);
 }
 
-/* The mappings of one exhaustion run, undone when the test ends. */
-struct ctx_maps {
-	struct device *dev;
-	dma_addr_t *iova;
-	unsigned int count;
-};
-
-static void ctx_unmap_all(void *data)
-{
-	struct ctx_maps *maps = data;
-
-	while (maps->count) {
-		maps->count--;
-		dma_unmap_page_attrs(maps->dev, maps->iova[maps->count], SZ_1M,
-				     DMA_TO_DEVICE, DMA_ATTR_SKIP_CPU_SYNC);
-	}
-}
-
-static void ctx_free_buf(void *page)
-{
-	__free_pages(page, get_order(SZ_1M));
-}
-
-struct ctx_span {
-	unsigned int count;
-	u64 lowest;
-	u64 end;	/* end of the highest mapping */
-};
-
 /*
- * Map one 1 MiB buffer again and again until @dev's IOVA space is full;
- * every IOVA must lie in [@start, @start + @size) and the maps must fill
- * the range. Allocation is top-down, so only exhaustion shows the lower
- * edge. The device does no DMA, so the CPU syncs are skipped.
+ * Fill @dev's IOVA space with 1 MiB mappings: every IOVA must lie in
+ * [@start, @start + @size) and the mappings must fill the range.
  */
-static void ctx_expect_fills(struct kunit *test, struct device *dev, u64 start, u64 size,
-			     struct ctx_span *span)
+static struct iommu_kunit_fill *ctx_expect_fills(struct kunit *test, struct device *dev,
+						 u64 start, u64 size)
 {
 	unsigned int slots = size / SZ_1M;
-	unsigned int cap = slots + 16;	/* stops a window that does not hold */
-	u64 lowest = U64_MAX, highest = 0;
-	struct ctx_maps *maps;
-	struct page *page;
-	dma_addr_t iova;
+	struct iommu_kunit_fill *fill;
 
-	page = alloc_pages(GFP_KERNEL, get_order(SZ_1M));
-	KUNIT_ASSERT_NOT_NULL(test, page);
-	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, ctx_free_buf, page));
-
-	maps = kunit_kzalloc(test, sizeof(*maps), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, maps);
-	maps->iova = kunit_kcalloc(test, cap, sizeof(*maps->iova), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, maps->iova);
-	maps->dev = dev;
-	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, ctx_unmap_all, maps));
-
-	while (maps->count < cap) {
-		iova = dma_map_page_attrs(dev, page, 0, SZ_1M, DMA_TO_DEVICE,
-					  DMA_ATTR_SKIP_CPU_SYNC);
-		if (dma_mapping_error(dev, iova))
-			break;
-		maps->iova[maps->count++] = iova;
-		lowest = min_t(u64, lowest, iova);
-		highest = max_t(u64, highest, iova);
-	}
-
+	/* A window that does not hold stops a little past its size. */
+	fill = iommu_kunit_fill_iova(test, dev, slots + 16);
 	kunit_info(test, "IOVA [%#llx, %#llx): %u maps of 1 MiB, lowest %#llx, highest %#llx (last byte %#llx)\n",
-		   start, start + size, maps->count, lowest, highest, highest + SZ_1M - 1);
-	KUNIT_ASSERT_GT(test, maps->count, 0);
-	KUNIT_EXPECT_GE(test, lowest, start);
-	KUNIT_EXPECT_LE(test, highest + SZ_1M, start + size);
+		   start, start + size, fill->count, (u64)fill->lowest, (u64)fill->highest,
+		   (u64)fill->highest + SZ_1M - 1);
+	KUNIT_ASSERT_GT(test, fill->count, 0);
+	KUNIT_EXPECT_GE(test, fill->lowest, start);
+	KUNIT_EXPECT_LE(test, fill->highest + SZ_1M, start + size);
 	/* IOVA page 0 and alignment at the edges may cost a slot or two. */
-	KUNIT_EXPECT_LE(test, maps->count, slots);
-	KUNIT_EXPECT_GE(test, maps->count, slots - slots / 100);
-
-	span->count = maps->count;
-	span->lowest = lowest;
-	span->end = highest + SZ_1M;
+	KUNIT_EXPECT_LE(test, fill->count, slots);
+	KUNIT_EXPECT_GE(test, fill->count, slots - slots / 100);
+	return fill;
 }
 
 /* A device with window [@start, @start + @size), or none if @size is 0, filled up. */
-static void ctx_window_case(struct kunit *test, u32 sid, u64 mask, u64 start, u64 size,
-			    struct ctx_span *span)
+static struct iommu_kunit_fill *ctx_window_case(struct kunit *test, u32 sid, u64 mask,
+						u64 start, u64 size)
 {
 	struct context_device_info info = {
 		.dma_mask = mask,
@@ -383,9 +295,8 @@ static void ctx_window_case(struct kunit *test, u32 sid, u64 mask, u64 start, u6
 	cdev = ctx_create(test, env.parent, &info);
 	ctx_expect_usable(test, cdev, env.parent, &info);
 	if (size)
-		ctx_expect_fills(test, &cdev->dev, start, size, span);
-	else
-		ctx_expect_fills(test, &cdev->dev, 0, mask + 1, span);
+		return ctx_expect_fills(test, &cdev->dev, start, size);
+	return ctx_expect_fills(test, &cdev->dev, 0, mask + 1);
 }
 
 static void context_bus_iommu_map_devices_are_isolated(struct kunit *test)
@@ -422,8 +333,8 @@ static void context_bus_iommus_devices_are_isolated(struct kunit *test)
 	struct ctx_env env;
 
 	ctx_env_init(test, &env, CTX_SID_IOMMUS);
-	a.np = ctx_add_client(test, &env, "ctx-a", env.smmu->phandle, env.sid);
-	b.np = ctx_add_client(test, &env, "ctx-b", env.smmu->phandle, env.sid + 1);
+	a.np = ctx_add_client(test, &env, "ctx-a", env.smmu, env.sid);
+	b.np = ctx_add_client(test, &env, "ctx-b", env.smmu, env.sid + 1);
 
 	ca = ctx_create(test, env.parent, &a);
 	ctx_expect_usable(test, ca, env.parent, &a);
@@ -438,35 +349,29 @@ static void context_bus_iommus_devices_are_isolated(struct kunit *test)
 
 static void context_bus_window_600m_3500m(struct kunit *test)
 {
-	struct ctx_span span;
-
 	ctx_window_case(test, CTX_SID_WIN_600_3500, DMA_BIT_MASK(32),
-			CTX_MB(600), CTX_MB(3500) - CTX_MB(600), &span);
+			CTX_MB(600), CTX_MB(3500) - CTX_MB(600));
 }
 
 static void context_bus_window_0_3500m(struct kunit *test)
 {
-	struct ctx_span span;
-
 	ctx_window_case(test, CTX_SID_WIN_0_3500, DMA_BIT_MASK(32),
-			0, CTX_MB(3500), &span);
+			0, CTX_MB(3500));
 }
 
 static void context_bus_window_16m_600m(struct kunit *test)
 {
-	struct ctx_span span;
-
 	ctx_window_case(test, CTX_SID_WIN_16_600, DMA_BIT_MASK(32),
-			CTX_MB(16), CTX_MB(600) - CTX_MB(16), &span);
+			CTX_MB(16), CTX_MB(600) - CTX_MB(16));
 }
 
 /* No window: the whole DMA mask; 30 bits keep the exhaustion short. */
 static void context_bus_no_window_spans_dma_mask(struct kunit *test)
 {
-	struct ctx_span span;
+	struct iommu_kunit_fill *fill;
 
-	ctx_window_case(test, CTX_SID_NO_WINDOW, DMA_BIT_MASK(30), 0, 0, &span);
-	KUNIT_EXPECT_GE(test, span.end, (u64)SZ_1G - SZ_1G / 100);
+	fill = ctx_window_case(test, CTX_SID_NO_WINDOW, DMA_BIT_MASK(30), 0, 0);
+	KUNIT_EXPECT_GE(test, fill->highest + SZ_1M, (u64)SZ_1G - SZ_1G / 100);
 }
 
 /* The arguments of one refused call; @info points to @buf unless NULL. */
@@ -519,7 +424,7 @@ static void ctx_unaligned_size(struct kunit *test, struct ctx_env *env, struct c
 /* One entry of three cells, where iommu-map needs four. */
 static void ctx_malformed_map(struct kunit *test, struct ctx_env *env, struct ctx_call *call)
 {
-	const u32 map[] = { 0, env->smmu->phandle, env->sid };
+	const u32 map[] = { 0, env->smmu, env->sid };
 
 	call->buf.np = ctx_add_node(test, env, "bad-map", "iommu-map", map, ARRAY_SIZE(map));
 }
@@ -558,7 +463,7 @@ static void ctx_unmapped_fn(struct kunit *test, struct ctx_env *env, struct ctx_
 
 static void ctx_absent_iommu(struct kunit *test, struct ctx_env *env, struct ctx_call *call)
 {
-	call->buf.np = ctx_add_client(test, env, "orphan", ctx_add_absent_iommu(test, env),
+	call->buf.np = ctx_add_client(test, env, "orphan", iommu_kunit_absent_phandle(test),
 				      env->sid);
 }
 

@@ -13,6 +13,7 @@
  */
 
 #include <kunit/device.h>
+#include <kunit/iommu.h>
 #include <kunit/of.h>
 #include <kunit/test.h>
 #include <linux/context_bus.h>
@@ -29,31 +30,15 @@
 #include "context.h"
 #include "dev.h"
 
-#define SMMU_COMPATIBLE "arm,smmu-v3"
-
 #define HOST1X_KUNIT_SID_LIST		0x300	/* 0x300, 0x301 and 0x310 */
 #define HOST1X_KUNIT_SID_ALLOC		0x320	/* 0x320 and 0x321 */
 #define HOST1X_KUNIT_SID_CLIENT		0x3e0
 #define HOST1X_KUNIT_SID_NO_IOMMU	0x3f0
 
-/* Phandle of a fake, disabled IOMMU, far above what dtc hands out. */
-#define HOST1X_KUNIT_PHANDLE		0xc7b003f0
-
 KUNIT_DEFINE_ACTION_WRAPPER(host1x_kunit_list_free, host1x_memory_context_list_free,
 			    struct host1x_memory_context_list *);
 KUNIT_DEFINE_ACTION_WRAPPER(host1x_kunit_put_device, put_device, struct device *);
 KUNIT_DEFINE_ACTION_WRAPPER(host1x_kunit_put_pid, put_pid, struct pid *);
-
-static u32 host1x_kunit_smmu(struct kunit *test)
-{
-	struct device_node *smmu;
-
-	smmu = of_find_compatible_node(NULL, NULL, SMMU_COMPATIBLE);
-	KUNIT_ASSERT_NOT_NULL_MSG(test, smmu, "no %s node: run under QEMU virt,iommu=smmuv3",
-				  SMMU_COMPATIBLE);
-	of_node_put_kunit(test, smmu);
-	return smmu->phandle;
-}
 
 /*
  * Add /host1x-kunit-<tag>/host1x, with @map as its iommu-map unless NULL,
@@ -136,7 +121,7 @@ static void host1x_context_list_init_creates_devices(struct kunit *test)
 	};
 	struct iommu_group *groups[ARRAY_SIZE(sids)] = {};
 	struct host1x_memory_context_list *cdl;
-	u32 smmu = host1x_kunit_smmu(test);
+	u32 smmu = iommu_kunit_phandle(test);
 	struct iommu_domain *domain;
 	unsigned int before, i, j;
 	struct host1x *host;
@@ -231,7 +216,7 @@ static struct pid *host1x_kunit_pid(struct kunit *test, struct pid *pid)
 static void host1x_context_alloc_put(struct kunit *test)
 {
 	struct host1x_memory_context *ca, *cb, *cc;
-	u32 smmu = host1x_kunit_smmu(test);
+	u32 smmu = iommu_kunit_phandle(test);
 	struct pid *a, *b, *c;
 	struct host1x *host;
 	struct device *client;
@@ -303,25 +288,9 @@ static void host1x_context_none_without_iommu_map(struct kunit *test)
  */
 static void host1x_context_without_iommu_fails(struct kunit *test)
 {
-	u32 map[] = { 0, HOST1X_KUNIT_PHANDLE, HOST1X_KUNIT_SID_NO_IOMMU, 1 };
-	struct of_changeset *ocs;
-	struct device_node *np;
+	u32 map[] = { 0, iommu_kunit_absent_phandle(test), HOST1X_KUNIT_SID_NO_IOMMU, 1 };
 	struct host1x *host;
 	unsigned int before;
-
-	np = of_find_node_by_phandle(HOST1X_KUNIT_PHANDLE);
-	of_node_put(np);
-	KUNIT_ASSERT_NULL_MSG(test, np, "phandle %#x is taken", HOST1X_KUNIT_PHANDLE);
-
-	ocs = of_changeset_create_kunit(test);
-	KUNIT_ASSERT_NOT_NULL(test, ocs);
-	np = of_changeset_create_node(ocs, of_root, "host1x-kunit-absent-iommu");
-	KUNIT_ASSERT_NOT_NULL(test, np);
-	KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_u32(ocs, np, "phandle",
-							   HOST1X_KUNIT_PHANDLE));
-	KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_u32(ocs, np, "#iommu-cells", 1));
-	KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_string(ocs, np, "status", "disabled"));
-	KUNIT_ASSERT_EQ(test, 0, of_changeset_apply_kunit(test, ocs));
 
 	host = host1x_kunit_host(test, host1x_kunit_node(test, "noiommu", map, ARRAY_SIZE(map)),
 				 "noiommu");
