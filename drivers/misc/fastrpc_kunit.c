@@ -16,6 +16,7 @@
  */
 
 #include <kunit/device.h>
+#include <kunit/context_bus.h>
 #include <kunit/iommu.h>
 #include <kunit/of.h>
 #include <kunit/static_stub.h>
@@ -59,40 +60,6 @@ struct fastrpc_kunit_cb {
 
 KUNIT_DEFINE_ACTION_WRAPPER(fastrpc_kunit_unregister, device_unregister, struct device *);
 
-struct fastrpc_kunit_count {
-	struct device *parent;
-	unsigned int n;
-};
-
-static int fastrpc_kunit_count_one(struct device *dev, void *data)
-{
-	struct fastrpc_kunit_count *count = data;
-
-	if (!count->parent || dev->parent == count->parent)
-		count->n++;
-	return 0;
-}
-
-/* Context devices on the bus, of @parent only unless it is NULL. */
-static unsigned int fastrpc_kunit_bus_count(struct device *parent)
-{
-	struct fastrpc_kunit_count count = { .parent = parent };
-
-	bus_for_each_dev(&context_device_bus_type, NULL, &count, fastrpc_kunit_count_one);
-	return count.n;
-}
-
-static bool fastrpc_kunit_bus_has(const char *name)
-{
-	struct device *dev;
-	bool found;
-
-	dev = bus_find_device_by_name(&context_device_bus_type, NULL, name);
-	found = dev;
-	put_device(dev);
-	return found;
-}
-
 /* Static stub: note what exists, then register as the driver would. */
 static int fastrpc_kunit_misc_register(struct miscdevice *miscdev)
 {
@@ -107,7 +74,7 @@ static int fastrpc_kunit_misc_register(struct miscdevice *miscdev)
 		strscpy(node->name, miscdev->name);
 		node->sesscount = cctx->sesscount;
 		node->cbcount = cctx->cbcount;
-		node->children = fastrpc_kunit_bus_count(&fk->rpdev->dev);
+		node->children = context_bus_kunit_count(&fk->rpdev->dev);
 		node->sessions_ready = true;
 		for (i = 0; i < cctx->sesscount; i++)
 			if (!cctx->session[i].valid || !cctx->session[i].dev)
@@ -307,7 +274,7 @@ static void fastrpc_probe_creates_cbs_before_nodes(struct kunit *test)
 	struct rpmsg_device *rpdev;
 	unsigned int before, i, j, n;
 
-	before = fastrpc_kunit_bus_count(NULL);
+	before = context_bus_kunit_count(NULL);
 	rpdev = fastrpc_kunit_register(test, fastrpc_kunit_channel(test, FASTRPC_KUNIT_SID,
 								   cbs, ARRAY_SIZE(cbs)));
 	KUNIT_ASSERT_PTR_EQ_MSG(test, rpdev->dev.driver, &fastrpc_driver.drv,
@@ -317,8 +284,8 @@ static void fastrpc_probe_creates_cbs_before_nodes(struct kunit *test)
 
 	/* One context device per CB, each in a group of its own. */
 	KUNIT_ASSERT_EQ(test, cctx->cbcount, ARRAY_SIZE(cbs));
-	KUNIT_EXPECT_EQ(test, fastrpc_kunit_bus_count(&rpdev->dev), ARRAY_SIZE(cbs));
-	KUNIT_EXPECT_EQ(test, fastrpc_kunit_bus_count(NULL), before + ARRAY_SIZE(cbs));
+	KUNIT_EXPECT_EQ(test, context_bus_kunit_count(&rpdev->dev), ARRAY_SIZE(cbs));
+	KUNIT_EXPECT_EQ(test, context_bus_kunit_count(NULL), before + ARRAY_SIZE(cbs));
 	for (i = 0; i < ARRAY_SIZE(cbs); i++) {
 		devs[i] = fastrpc_kunit_expect_cb(test, cctx, cbs[i].reg);
 		strscpy(cb_names[i], dev_name(devs[i]));
@@ -366,9 +333,9 @@ static void fastrpc_probe_creates_cbs_before_nodes(struct kunit *test)
 
 	/* The channel and its devices go; cctx may be freed from here. */
 	kunit_release_action(test, fastrpc_kunit_unregister, &rpdev->dev);
-	KUNIT_EXPECT_EQ(test, fastrpc_kunit_bus_count(NULL), before);
+	KUNIT_EXPECT_EQ(test, context_bus_kunit_count(NULL), before);
 	for (i = 0; i < ARRAY_SIZE(cbs); i++)
-		KUNIT_EXPECT_FALSE_MSG(test, fastrpc_kunit_bus_has(cb_names[i]), "%s is left",
+		KUNIT_EXPECT_FALSE_MSG(test, context_bus_kunit_has(cb_names[i]), "%s is left",
 				       cb_names[i]);
 }
 
@@ -389,13 +356,13 @@ static void fastrpc_probe_fails_without_iommu(struct kunit *test)
 	struct rpmsg_device *rpdev;
 	unsigned int before;
 
-	before = fastrpc_kunit_bus_count(NULL);
+	before = context_bus_kunit_count(NULL);
 	rpdev = fastrpc_kunit_register(test, fastrpc_kunit_channel(test, FASTRPC_KUNIT_SID_FAIL,
 								   cbs, ARRAY_SIZE(cbs)));
 	KUNIT_EXPECT_NULL(test, rpdev->dev.driver);
 	KUNIT_EXPECT_NULL(test, dev_get_drvdata(&rpdev->dev));
 	KUNIT_EXPECT_EQ(test, fk->nnodes, 0);
-	KUNIT_EXPECT_EQ(test, fastrpc_kunit_bus_count(NULL), before);
+	KUNIT_EXPECT_EQ(test, context_bus_kunit_count(NULL), before);
 }
 
 static int fastrpc_kunit_init(struct kunit *test)

@@ -14,6 +14,7 @@
  */
 
 #include <kunit/device.h>
+#include <kunit/context_bus.h>
 #include <kunit/iommu.h>
 #include <kunit/of.h>
 #include <kunit/resource.h>
@@ -25,7 +26,6 @@
 #include <linux/gfp.h>
 #include <linux/iommu.h>
 #include <linux/limits.h>
-#include <linux/minmax.h>
 #include <linux/module.h>
 #include <linux/of.h>
 #include <linux/sizes.h>
@@ -139,20 +139,6 @@ static struct device_node *ctx_add_client(struct kunit *test, struct ctx_env *en
 	return ctx_add_node(test, env, name, "iommus", iommus, ARRAY_SIZE(iommus));
 }
 
-static int ctx_count_one(struct device *dev, void *data)
-{
-	(*(unsigned int *)data)++;
-	return 0;
-}
-
-static unsigned int ctx_bus_count(void)
-{
-	unsigned int n = 0;
-
-	bus_for_each_dev(&context_device_bus_type, NULL, &n, ctx_count_one);
-	return n;
-}
-
 /* Create a device that must succeed; it is destroyed when the test ends. */
 static struct context_device *ctx_create(struct kunit *test, struct device *parent,
 					 const struct context_device_info *info)
@@ -240,7 +226,7 @@ static void ctx_expect_own_groups(struct kunit *test, struct device *a, struct d
 static void ctx_expect_refusal(struct kunit *test, struct device *parent,
 			       const struct context_device_info *info, int err)
 {
-	unsigned int before = ctx_bus_count();
+	unsigned int before = context_bus_kunit_count(NULL);
 	struct context_device *cdev = context_device_create(parent, info);
 
 	if (!IS_ERR_OR_NULL(cdev)) {
@@ -251,7 +237,7 @@ static void ctx_expect_refusal(struct kunit *test, struct device *parent,
 	}
 	KUNIT_EXPECT_NOT_NULL(test, cdev);
 	KUNIT_EXPECT_EQ_MSG(test, PTR_ERR(cdev), (long)err, "got %pe", cdev);
-	KUNIT_EXPECT_EQ(test, ctx_bus_count(), before);
+	KUNIT_EXPECT_EQ(test, context_bus_kunit_count(NULL), before);
 }
 
 /*
@@ -565,7 +551,7 @@ static void context_bus_shared_group_needs_same_window(struct kunit *test)
 	first = ctx_create(test, env.parent, &info);
 
 	info.fn_id = 1;
-	before = ctx_bus_count();
+	before = context_bus_kunit_count(NULL);
 	twin = context_device_create(env.parent, &info);
 	if (IS_ERR_OR_NULL(twin)) {
 		/*
@@ -575,7 +561,7 @@ static void context_bus_shared_group_needs_same_window(struct kunit *test)
 		 * refusal changed nothing (ASSERT: a skip would hide an EXPECT).
 		 */
 		KUNIT_ASSERT_TRUE(test, IS_ERR(twin));
-		KUNIT_ASSERT_EQ(test, ctx_bus_count(), before);
+		KUNIT_ASSERT_EQ(test, context_bus_kunit_count(NULL), before);
 		KUNIT_ASSERT_TRUE(test, device_iommu_mapped(&first->dev));
 		kunit_skip(test, "IOMMU refused a 2nd device on stream %#x (%pe): no shared group",
 			   env.sid, twin);
@@ -605,19 +591,19 @@ static void context_bus_destroy_releases_iommu(struct kunit *test)
 
 	ctx_env_init(test, &env, CTX_SID_DESTROY);
 	info.np = ctx_add_map(test, &env, &env.sid, 1);
-	before = ctx_bus_count();
+	before = context_bus_kunit_count(NULL);
 
 	cdev = ctx_create(test, env.parent, &info);
 	ctx_expect_usable(test, cdev, env.parent, &info);
 	ctx_destroy(test, cdev);
-	KUNIT_EXPECT_EQ(test, ctx_bus_count(), before);
+	KUNIT_EXPECT_EQ(test, context_bus_kunit_count(NULL), before);
 
 	cdev = ctx_create(test, env.parent, &info);
 	group = iommu_group_get(&cdev->dev);
 	KUNIT_EXPECT_NOT_NULL(test, group);
 	iommu_group_put(group);
 	ctx_expect_usable(test, cdev, env.parent, &info);
-	KUNIT_EXPECT_EQ(test, ctx_bus_count(), before + 1);
+	KUNIT_EXPECT_EQ(test, context_bus_kunit_count(NULL), before + 1);
 }
 
 static void context_bus_devm_goes_with_parent(struct kunit *test)
@@ -631,17 +617,17 @@ static void context_bus_devm_goes_with_parent(struct kunit *test)
 
 	ctx_env_init(test, &env, CTX_SID_DEVM);
 	info.np = ctx_add_map(test, &env, &env.sid, 1);
-	before = ctx_bus_count();
+	before = context_bus_kunit_count(NULL);
 
 	/* Owned by the parent from here: its unregistration is the cleanup. */
 	cdev = devm_context_device_create(env.parent, &info);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL_MSG(test, cdev, "%pe", cdev);
 	ctx_expect_usable(test, cdev, env.parent, &info);
-	KUNIT_EXPECT_EQ(test, ctx_bus_count(), before + 1);
+	KUNIT_EXPECT_EQ(test, context_bus_kunit_count(NULL), before + 1);
 	strscpy(name, dev_name(&cdev->dev));
 
 	kunit_device_unregister(test, env.parent);
-	KUNIT_EXPECT_EQ(test, ctx_bus_count(), before);
+	KUNIT_EXPECT_EQ(test, context_bus_kunit_count(NULL), before);
 	dev = bus_find_device_by_name(&context_device_bus_type, NULL, name);
 	KUNIT_EXPECT_NULL(test, dev);
 	put_device(dev);
@@ -656,14 +642,14 @@ static void context_bus_create_destroy_cycles(struct kunit *test)
 
 	ctx_env_init(test, &env, CTX_SID_CYCLES);
 	info.np = ctx_add_map(test, &env, &env.sid, 1);
-	before = ctx_bus_count();
+	before = context_bus_kunit_count(NULL);
 
 	for (i = 0; i < CTX_CYCLES; i++) {
 		cdev = ctx_create(test, env.parent, &info);
 		KUNIT_ASSERT_TRUE_MSG(test, device_iommu_mapped(&cdev->dev), "cycle %u", i);
 		ctx_destroy(test, cdev);
 	}
-	KUNIT_EXPECT_EQ(test, ctx_bus_count(), before);
+	KUNIT_EXPECT_EQ(test, context_bus_kunit_count(NULL), before);
 }
 
 static struct kunit_case context_bus_test_cases[] = {

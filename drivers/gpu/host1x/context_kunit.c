@@ -13,6 +13,7 @@
  */
 
 #include <kunit/device.h>
+#include <kunit/context_bus.h>
 #include <kunit/iommu.h>
 #include <kunit/of.h>
 #include <kunit/test.h>
@@ -88,31 +89,6 @@ static struct host1x *host1x_kunit_host(struct kunit *test, struct device_node *
 	return host;
 }
 
-static int host1x_kunit_count_one(struct device *dev, void *data)
-{
-	(*(unsigned int *)data)++;
-	return 0;
-}
-
-static unsigned int host1x_kunit_bus_count(void)
-{
-	unsigned int n = 0;
-
-	bus_for_each_dev(&context_device_bus_type, NULL, &n, host1x_kunit_count_one);
-	return n;
-}
-
-static bool host1x_kunit_bus_has(const char *name)
-{
-	struct device *dev;
-	bool found;
-
-	dev = bus_find_device_by_name(&context_device_bus_type, NULL, name);
-	found = dev;
-	put_device(dev);
-	return found;
-}
-
 /* Functions 0-1 on stream IDs 0x300-0x301, function 2 on 0x310. */
 static void host1x_context_list_init_creates_devices(struct kunit *test)
 {
@@ -134,12 +110,12 @@ static void host1x_context_list_init_creates_devices(struct kunit *test)
 	host = host1x_kunit_host(test, host1x_kunit_node(test, "list", map, ARRAY_SIZE(map)),
 				 "list");
 	cdl = &host->context_list;
-	before = host1x_kunit_bus_count();
+	before = context_bus_kunit_count(NULL);
 
 	KUNIT_ASSERT_EQ(test, 0, host1x_memory_context_list_init(host));
 	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, host1x_kunit_list_free, cdl));
 	KUNIT_ASSERT_EQ(test, cdl->len, ARRAY_SIZE(sids));
-	KUNIT_EXPECT_EQ(test, host1x_kunit_bus_count(), before + ARRAY_SIZE(sids));
+	KUNIT_EXPECT_EQ(test, context_bus_kunit_count(NULL), before + ARRAY_SIZE(sids));
 
 	for (i = 0; i < cdl->len; i++) {
 		struct device *dev = cdl->devs[i].dev;
@@ -171,10 +147,10 @@ static void host1x_context_list_init_creates_devices(struct kunit *test)
 	host1x_memory_context_list_free(cdl);
 	KUNIT_EXPECT_EQ(test, cdl->len, 0);
 	KUNIT_EXPECT_NULL(test, cdl->devs);
-	KUNIT_EXPECT_EQ(test, host1x_kunit_bus_count(), before);
+	KUNIT_EXPECT_EQ(test, context_bus_kunit_count(NULL), before);
 	for (i = 0; i < ARRAY_SIZE(sids); i++) {
 		snprintf(name, sizeof(name), "host1x-ctx.%u", i);
-		KUNIT_EXPECT_FALSE_MSG(test, host1x_kunit_bus_has(name), "%s is left", name);
+		KUNIT_EXPECT_FALSE_MSG(test, context_bus_kunit_has(name), "%s is left", name);
 	}
 }
 
@@ -268,14 +244,14 @@ static void host1x_context_alloc_put(struct kunit *test)
 /* A host without iommu-map has no contexts, as before. */
 static void host1x_context_none_without_iommu_map(struct kunit *test)
 {
-	unsigned int before = host1x_kunit_bus_count();
+	unsigned int before = context_bus_kunit_count(NULL);
 	struct host1x *host;
 	struct pid *pid;
 
 	host = host1x_kunit_host(test, host1x_kunit_node(test, "nomap", NULL, 0), "nomap");
 	KUNIT_ASSERT_EQ(test, 0, host1x_memory_context_list_init(host));
 	KUNIT_EXPECT_EQ(test, host->context_list.len, 0);
-	KUNIT_EXPECT_EQ(test, host1x_kunit_bus_count(), before);
+	KUNIT_EXPECT_EQ(test, context_bus_kunit_count(NULL), before);
 	pid = host1x_kunit_pid(test, get_task_pid(current, PIDTYPE_TGID));
 	KUNIT_EXPECT_PTR_EQ(test, host1x_memory_context_alloc(host, host->dev, pid),
 			    ERR_PTR(-EOPNOTSUPP));
@@ -294,12 +270,12 @@ static void host1x_context_without_iommu_fails(struct kunit *test)
 
 	host = host1x_kunit_host(test, host1x_kunit_node(test, "noiommu", map, ARRAY_SIZE(map)),
 				 "noiommu");
-	before = host1x_kunit_bus_count();
+	before = context_bus_kunit_count(NULL);
 	KUNIT_EXPECT_EQ(test, host1x_memory_context_list_init(host), -EINVAL);
 	KUNIT_EXPECT_EQ(test, host->context_list.len, 0);
 	KUNIT_EXPECT_NULL(test, host->context_list.devs);
-	KUNIT_EXPECT_EQ(test, host1x_kunit_bus_count(), before);
-	KUNIT_EXPECT_FALSE(test, host1x_kunit_bus_has("host1x-ctx.0"));
+	KUNIT_EXPECT_EQ(test, context_bus_kunit_count(NULL), before);
+	KUNIT_EXPECT_FALSE(test, context_bus_kunit_has("host1x-ctx.0"));
 }
 
 static struct kunit_case host1x_context_test_cases[] = {
