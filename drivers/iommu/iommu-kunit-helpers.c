@@ -20,7 +20,7 @@
 
 /**
  * iommu_kunit_phandle() - phandle of the machine's IOMMU
- * @test: test context; fails if there is no IOMMU
+ * @test: test context; the test is skipped if the machine has no such IOMMU
  *
  * Return: the phandle of the "arm,smmu-v3" node, for "iommus" and
  * "iommu-map" properties of nodes the test builds. Its #iommu-cells is 1.
@@ -30,12 +30,60 @@ u32 iommu_kunit_phandle(struct kunit *test)
 	struct device_node *np;
 
 	np = of_find_compatible_node(NULL, NULL, IOMMU_KUNIT_COMPATIBLE);
-	KUNIT_ASSERT_NOT_NULL_MSG(test, np, "no %s node: run under QEMU virt,iommu=smmuv3",
-				  IOMMU_KUNIT_COMPATIBLE);
+	if (!np || !of_device_is_available(np)) {
+		of_node_put(np);
+		kunit_skip(test, "no %s: run under QEMU virt,iommu=smmuv3",
+			   IOMMU_KUNIT_COMPATIBLE);
+	}
 	of_node_put_kunit(test, np);
 	return np->phandle;
 }
 EXPORT_SYMBOL_GPL(iommu_kunit_phandle);
+
+/**
+ * iommu_kunit_phandle_node() - add a node that other nodes can point at
+ * @test: test context; the node goes when the test ends
+ * @absent_iommu: make it look like an IOMMU that is not there
+ *	(#iommu-cells = <1>, status = "disabled"); otherwise it is a bare
+ *	node that is no IOMMU at all
+ *
+ * Return: the phandle of the node, one no other node has.
+ */
+u32 iommu_kunit_phandle_node(struct kunit *test, bool absent_iommu)
+{
+	u32 phandle = 0xc7b00000;
+	struct of_changeset *ocs;
+	struct device_node *np;
+	char name[32];
+
+	while ((np = of_find_node_by_phandle(phandle))) {
+		of_node_put(np);
+		phandle++;
+	}
+
+	ocs = of_changeset_create_kunit(test);
+	KUNIT_ASSERT_NOT_NULL(test, ocs);
+	snprintf(name, sizeof(name), "kunit-phandle-%x", phandle);
+	np = of_changeset_create_node(ocs, of_root, name);
+	KUNIT_ASSERT_NOT_NULL(test, np);
+	KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_u32(ocs, np, "phandle", phandle));
+	if (absent_iommu) {
+		KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_u32(ocs, np, "#iommu-cells", 1));
+		KUNIT_ASSERT_EQ(test, 0,
+				of_changeset_add_prop_string(ocs, np, "status", "disabled"));
+	}
+	KUNIT_ASSERT_EQ(test, 0, of_changeset_apply_kunit(test, ocs));
+	/*
+	 * The OF core reads "phandle" when it attaches a node, and a changeset
+	 * attaches the node before it adds the node's properties: set it as an
+	 * attach with the property would have.
+	 */
+	np->phandle = phandle;
+	KUNIT_ASSERT_PTR_EQ(test, of_find_node_by_phandle(phandle), np);
+	of_node_put(np);
+	return phandle;
+}
+EXPORT_SYMBOL_GPL(iommu_kunit_phandle_node);
 
 /**
  * iommu_kunit_absent_phandle() - phandle of an IOMMU that is not there
@@ -50,26 +98,7 @@ EXPORT_SYMBOL_GPL(iommu_kunit_phandle);
  */
 u32 iommu_kunit_absent_phandle(struct kunit *test)
 {
-	u32 phandle = 0xc7b00000;
-	struct of_changeset *ocs;
-	struct device_node *np;
-	char name[32];
-
-	while ((np = of_find_node_by_phandle(phandle))) {
-		of_node_put(np);
-		phandle++;
-	}
-
-	ocs = of_changeset_create_kunit(test);
-	KUNIT_ASSERT_NOT_NULL(test, ocs);
-	snprintf(name, sizeof(name), "absent-iommu-%x", phandle);
-	np = of_changeset_create_node(ocs, of_root, name);
-	KUNIT_ASSERT_NOT_NULL(test, np);
-	KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_u32(ocs, np, "phandle", phandle));
-	KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_u32(ocs, np, "#iommu-cells", 1));
-	KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_string(ocs, np, "status", "disabled"));
-	KUNIT_ASSERT_EQ(test, 0, of_changeset_apply_kunit(test, ocs));
-	return phandle;
+	return iommu_kunit_phandle_node(test, true);
 }
 EXPORT_SYMBOL_GPL(iommu_kunit_absent_phandle);
 

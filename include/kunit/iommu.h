@@ -33,6 +33,7 @@ struct iommu_kunit_fill {
 #ifdef CONFIG_IOMMU_KUNIT_HELPERS
 
 u32 iommu_kunit_phandle(struct kunit *test);
+u32 iommu_kunit_phandle_node(struct kunit *test, bool absent_iommu);
 u32 iommu_kunit_absent_phandle(struct kunit *test);
 struct iommu_kunit_fill *iommu_kunit_fill_iova(struct kunit *test, struct device *dev,
 					       unsigned int cap);
@@ -41,6 +42,12 @@ void iommu_kunit_unfill(struct kunit *test, struct iommu_kunit_fill *fill);
 #else
 
 static inline u32 iommu_kunit_phandle(struct kunit *test)
+{
+	kunit_skip(test, "requires CONFIG_IOMMU_KUNIT_HELPERS");
+	return 0;
+}
+
+static inline u32 iommu_kunit_phandle_node(struct kunit *test, bool absent_iommu)
 {
 	kunit_skip(test, "requires CONFIG_IOMMU_KUNIT_HELPERS");
 	return 0;
