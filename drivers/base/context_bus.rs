@@ -14,34 +14,60 @@
 //!
 //! See `Documentation/driver-api/context-bus.rst`.
 
-use core::ptr::{self, NonNull};
+use core::{
+    cmp::Ordering,
+    ptr::{self, NonNull},
+};
 use kernel::{
     bindings,
     device::Device,
     error::{from_result, to_result},
     ffi::{c_char, c_int, c_void},
     prelude::*,
+    rbtree::{RBTree, RBTreeNode},
     str::CString,
     types::Opaque,
 };
 
 const __LOG_PREFIX: &[u8] = b"context_bus\0";
 
-/// A C object that C code only reads, shared from an immutable `static`.
+/// A C object of the bus that C code only reads, shared from an immutable `static`.
 #[repr(transparent)]
 pub struct Shared<T>(T);
 
-// SAFETY: C code only reads the wrapped objects (the driver core keeps the mutable state of a
-// bus elsewhere) and Rust never changes them, so sharing them between threads is sound.
-unsafe impl<T> Sync for Shared<T> {}
+// SAFETY: The wrapped objects are the bus's `bus_type`, `device_type`, attributes and their
+// tables: C code only reads them (the driver core keeps a bus's mutable state elsewhere), and
+// Rust never changes them, so sharing them between threads is sound.
+unsafe impl Sync for Shared<bindings::bus_type> {}
+// SAFETY: As above.
+unsafe impl Sync for Shared<bindings::device_type> {}
+// SAFETY: As above.
+unsafe impl Sync for Shared<bindings::device_attribute> {}
+// SAFETY: As above.
+unsafe impl Sync for Shared<bindings::attribute_group> {}
+// SAFETY: As above.
+unsafe impl<const N: usize> Sync for Shared<[*const bindings::attribute; N]> {}
+// SAFETY: As above.
+unsafe impl<const N: usize> Sync for Shared<[*const bindings::attribute_group; N]> {}
 
 /// The bus type, `context_device_bus_type` in C.
+///
+/// Its `match` refuses every driver: context devices are used by their parent directly, and a
+/// driver bound to one would rerun [`dma_configure`] and tear the IOMMU setup down on unbind.
 #[no_mangle]
 pub static context_device_bus_type: Shared<bindings::bus_type> = Shared(bindings::bus_type {
     name: kernel::str::as_char_ptr_in_const_context(c"context-device"),
-    dev_groups: DEV_GROUPS.0.as_ptr().cast_mut(),
+    match_: Some(match_no_driver),
     uevent: Some(uevent),
     dma_configure: Some(dma_configure),
+    ..pin_init::zeroed()
+});
+
+/// The device type of every context device: what [`Context::from_dev`] checks.
+static CONTEXT_TYPE: Shared<bindings::device_type> = Shared(bindings::device_type {
+    name: kernel::str::as_char_ptr_in_const_context(c"context"),
+    groups: DEV_GROUPS.0.as_ptr().cast_mut(),
+    release: Some(release),
     ..pin_init::zeroed()
 });
 
@@ -49,29 +75,80 @@ fn bus() -> *const bindings::bus_type {
     &context_device_bus_type.0
 }
 
+/// The names of the context devices that exist, so that a name is checked without walking the
+/// bus.
+type Names = Option<RBTree<Name, ()>>;
+
 kernel::sync::global_lock! {
     // SAFETY: Initialised by `context_bus_init()` before the bus is registered.
-    unsafe(uninit) static CREATE_LOCK: Mutex<()> = ();
+    //
+    // Held from the name check of a create to its end (`device_add()` and the IOMMU checks),
+    // and from the name's removal in a destroy to its `device_del()`: a name is taken and
+    // given back together with the sysfs entries that carry it.
+    unsafe(uninit) static CONTEXTS: Mutex<Names> = None;
+}
+
+kernel::sync::global_lock! {
+    // SAFETY: Initialised by `context_bus_init()` before the bus is registered.
+    //
+    // Serialises [`dma_configure`] and the reads of `Context::configure_err`: the IOMMU core
+    // calls `dma_configure` without a lock of its own, and may call it again for a device it
+    // probes twice (a late `bus_iommu_probe()`).
+    unsafe(uninit) static CONFIGURE_LOCK: Mutex<()> = ();
+}
+
+/// A context device's name, as the key of [`CONTEXTS`].
+struct Name(CString);
+
+impl Name {
+    fn as_cstr(&self) -> &CStr {
+        &self.0
+    }
+}
+
+impl PartialEq for Name {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_cstr().to_bytes() == other.as_cstr().to_bytes()
+    }
+}
+
+impl Eq for Name {}
+
+impl PartialOrd for Name {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Name {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.as_cstr().to_bytes().cmp(other.as_cstr().to_bytes())
+    }
 }
 
 /// What the bus keeps for one context device; C sees `cdev` only.
 ///
 /// The driver core and the DMA layer write to `cdev`, `dma_mask` and `dma_parms` through the
-/// pointers the device holds, hence [`Opaque`]. The other fields are set before the device is
-/// initialised and never change.
+/// pointers the device holds, hence [`Opaque`]. `configure_err` is written and read under
+/// [`CONFIGURE_LOCK`]. The other fields are set before the device is initialised and never
+/// change.
 #[repr(C)]
-#[derive(pin_init::Zeroable)]
 struct Context {
     cdev: Opaque<bindings::context_device>,
     dma_mask: Opaque<u64>,
     dma_parms: Opaque<bindings::device_dma_parameters>,
     /// Result of the last [`dma_configure`], to tell "IOMMU not probed yet" from "no IOMMU".
     configure_err: Opaque<c_int>,
+    /// The device's name, its key in [`CONTEXTS`].
+    name: Name,
     /// The node that describes the IOMMU context, referenced.
     np: *mut bindings::device_node,
     /// `np` carries an `iommu-map` looked up with `fn_id`, rather than `iommus` of its own.
     uses_map: bool,
+    /// The caller accepts an identity (passthrough) domain; only without a window.
+    allow_identity: bool,
     fn_id: u32,
+    /// Zero when there is no window.
     iova_start: u64,
     /// Zero for no window.
     iova_size: u64,
@@ -81,13 +158,20 @@ impl Context {
     const DEV_OFFSET: usize =
         core::mem::offset_of!(Context, cdev) + core::mem::offset_of!(bindings::context_device, dev);
 
+    /// Returns the context of `dev`, or `None` if `dev` is not a context device.
+    ///
     /// # Safety
     ///
-    /// `dev` must be a device of the context device bus.
-    unsafe fn from_dev<'a>(dev: *const bindings::device) -> &'a Context {
-        // SAFETY: Every device on the bus is the `cdev.dev` of a `Context` made by `create()`,
-        // alive as long as `dev`; `Context` is `repr(C)` and `Opaque<T>` has the layout of `T`.
-        unsafe { &*dev.byte_sub(Self::DEV_OFFSET).cast::<Context>() }
+    /// `dev` must be a valid device for `'a`.
+    unsafe fn from_dev<'a>(dev: *const bindings::device) -> Option<&'a Context> {
+        // SAFETY: `dev` is valid (caller).
+        if unsafe { (*dev).type_ } != &raw const CONTEXT_TYPE.0 {
+            return None;
+        }
+        // SAFETY: Only `Request::create()` gives a device `CONTEXT_TYPE`, and only the `cdev.dev`
+        // of a `Context` it allocated; the `Context` lives until the device's `release()`, so
+        // as long as `dev` is valid. `Context` is `repr(C)` and `Opaque<T>` has the layout of `T`.
+        Some(unsafe { &*dev.byte_sub(Self::DEV_OFFSET).cast::<Context>() })
     }
 
     fn dev(&self) -> *mut bindings::device {
@@ -100,28 +184,14 @@ impl Context {
     }
 }
 
-/// The name of a new context device: the caller's, or the default one.
-enum Name<'a> {
-    Given(&'a CStr),
-    Default(CString),
-}
-
-impl Name<'_> {
-    fn as_cstr(&self) -> &CStr {
-        match self {
-            Name::Given(name) => name,
-            Name::Default(name) => name,
-        }
-    }
-}
-
 /// The checked content of a `struct context_device_info`.
 struct Request<'a> {
     parent: &'a Device,
     parent_raw: *mut bindings::device,
     np: *mut bindings::device_node,
-    name: Name<'a>,
+    name: Name,
     uses_map: bool,
+    allow_identity: bool,
     fn_id: u32,
     dma_mask: u64,
     iova_start: u64,
@@ -129,10 +199,17 @@ struct Request<'a> {
 }
 
 /// Logs a refusal against the parent and returns its error.
+///
+/// `-EPROBE_DEFER` is not an error: it is logged at debug level only.
 macro_rules! refuse {
     ($parent:expr, $fn_id:expr, $err:expr, $($fmt:tt)*) => {{
-        dev_err!($parent, "context device fn_id {}: {}\n", $fn_id, fmt!($($fmt)*));
-        $err
+        let err: Error = $err;
+        if err == EPROBE_DEFER {
+            dev_dbg!($parent, "context device fn_id {}: {}\n", $fn_id, fmt!($($fmt)*));
+        } else {
+            dev_err!($parent, "context device fn_id {}: {}\n", $fn_id, fmt!($($fmt)*));
+        }
+        err
     }};
 }
 
@@ -156,32 +233,37 @@ impl<'a> Request<'a> {
         if info.dma_mask == 0 {
             return Err(refuse!(parent, fn_id, EINVAL, "DMA mask is 0"));
         }
-        if info.iova_size != 0 {
-            let Some(end) = info.iova_start.checked_add(info.iova_size) else {
+        if info.flags & !bindings::CONTEXT_DEVICE_ALLOW_IDENTITY != 0 {
+            return Err(refuse!(
+                parent,
+                fn_id,
+                EINVAL,
+                "unknown flags {:#x}",
+                info.flags
+            ));
+        }
+        // A size of 0 means no window, wherever it would start.
+        let (iova_start, iova_size) = match info.iova_size {
+            0 => (0, 0),
+            size => (info.iova_start, size),
+        };
+        if iova_size != 0 {
+            // The window may end at 2^64: only its last byte has to exist.
+            let Some(last) = iova_start.checked_add(iova_size - 1) else {
                 return Err(refuse!(parent, fn_id, EOVERFLOW, "IOVA window overflows"));
             };
-            let page_mask = kernel::page::PAGE_SIZE as u64 - 1;
-            if (info.iova_start | info.iova_size) & page_mask != 0 {
-                return Err(refuse!(
-                    parent,
-                    fn_id,
-                    EINVAL,
-                    "IOVA window {:#x}+{:#x} is not page aligned",
-                    info.iova_start,
-                    info.iova_size
-                ));
-            }
-            if end - 1 > info.dma_mask {
+            if last > info.dma_mask {
                 return Err(refuse!(
                     parent,
                     fn_id,
                     ERANGE,
                     "IOVA window {:#x}-{:#x} is outside the DMA mask {:#x}",
-                    info.iova_start,
-                    end - 1,
+                    iova_start,
+                    last,
                     info.dma_mask
                 ));
             }
+            // Alignment is checked against the IOMMU's granule once the device has a domain.
         }
 
         let uses_map = has_property(info.np, c"iommu-map");
@@ -190,11 +272,14 @@ impl<'a> Request<'a> {
             // SAFETY: `info.np` is a valid node and `args` a valid result buffer.
             let ret = unsafe { bindings::of_map_iommu_id(info.np, fn_id, &mut args) };
             if ret < 0 {
+                // `of_map_id()` says -ENODEV for a phandle that names no node, -EFAULT for an
+                // id outside the map mask: all of them mean a map that cannot be read.
                 return Err(refuse!(
                     parent,
                     fn_id,
-                    Error::from_errno(ret),
-                    "malformed iommu-map"
+                    EINVAL,
+                    "malformed iommu-map (of_map_id: {:?})",
+                    Error::from_errno(ret)
                 ));
             }
             if args.np.is_null() {
@@ -212,75 +297,89 @@ impl<'a> Request<'a> {
         }
 
         let name = if info.name.is_null() {
-            Name::Default(CString::try_from_fmt(fmt!(
-                "{}:ctx.{}",
-                parent.name(),
-                fn_id
-            ))?)
+            CString::try_from_fmt(fmt!("{}:ctx.{}", parent.name(), fn_id))?
         } else {
             // SAFETY: A non-NULL `info.name` is a NUL-terminated string (C API contract).
-            Name::Given(unsafe { CStr::from_char_ptr(info.name) })
+            CString::try_from(unsafe { CStr::from_char_ptr(info.name) })?
         };
 
         Ok(Self {
             parent,
             parent_raw,
             np: info.np,
-            name,
+            name: Name(name),
             uses_map,
+            allow_identity: info.flags & bindings::CONTEXT_DEVICE_ALLOW_IDENTITY != 0,
             fn_id,
             dma_mask: info.dma_mask,
-            iova_start: info.iova_start,
-            iova_size: info.iova_size,
+            iova_start,
+            iova_size,
         })
     }
 
     /// Makes the device: on the bus, attached to its IOMMU, window reserved.
+    ///
+    /// The transaction: take the name, add the device with its uevents held back, claim the
+    /// IOMMU group's default domain, check the context under the claim, then announce the
+    /// device. A refusal undoes these steps in reverse order.
     fn create(self) -> Result<NonNull<bindings::context_device>> {
         let (parent, fn_id) = (self.parent, self.fn_id);
-        let _guard = CREATE_LOCK.lock();
+        // Everything that can fail for want of memory comes before the name is taken.
+        let key = Name(CString::try_from(self.name.as_cstr())?);
+        let node = RBTreeNode::new(key, (), GFP_KERNEL)?;
+        let mut ctx = KBox::new(
+            Context {
+                cdev: Opaque::zeroed(),
+                dma_mask: Opaque::new(self.dma_mask),
+                dma_parms: Opaque::zeroed(),
+                configure_err: Opaque::new(0),
+                name: self.name,
+                np: ptr::null_mut(),
+                uses_map: self.uses_map,
+                allow_identity: self.allow_identity,
+                fn_id,
+                iova_start: self.iova_start,
+                iova_size: self.iova_size,
+            },
+            GFP_KERNEL,
+        )?;
 
-        // SAFETY: The bus is registered; `name` is NUL-terminated; `device_match_name` has
-        // the `device_match_t` signature.
-        let found = unsafe {
-            bindings::bus_find_device(
-                bus(),
-                ptr::null_mut(),
-                self.name().as_char_ptr().cast(),
-                Some(bindings::device_match_name),
-            )
+        let mut names = CONTEXTS.lock();
+        let Some(names) = names.as_mut() else {
+            return Err(ENODEV);
         };
-        if !found.is_null() {
-            // SAFETY: `bus_find_device()` returned a reference.
-            unsafe { bindings::put_device(found) };
-            return Err(refuse!(parent, fn_id, EEXIST, "{} exists", self.name_str()));
+        if names.get(&ctx.name).is_some() {
+            return Err(refuse!(
+                parent,
+                fn_id,
+                EEXIST,
+                "{} exists",
+                name_str(&ctx.name)
+            ));
         }
+        // SAFETY: `self.np` is a valid node (C API contract); `release()` puts it.
+        ctx.np = unsafe { bindings::of_node_get(self.np) };
 
-        let ctx = KBox::into_raw(KBox::<Context>::zeroed(GFP_KERNEL)?);
-        // SAFETY: `ctx` is a fresh, zeroed `Context`, owned here until `device_initialize()`
-        // hands it to the device's reference count and `release()`.
+        let ctx = KBox::into_raw(ctx);
+        // SAFETY: `ctx` is a fresh `Context`, owned here until `device_initialize()` hands it to
+        // the device's reference count and `release()`.
         let dev = unsafe {
-            (*ctx).np = bindings::of_node_get(self.np);
-            (*ctx).uses_map = self.uses_map;
-            (*ctx).fn_id = fn_id;
-            (*ctx).iova_start = self.iova_start;
-            (*ctx).iova_size = self.iova_size;
-            *(*ctx).dma_mask.get() = self.dma_mask;
-
             let dev = (*ctx).dev();
             bindings::device_initialize(dev);
             (*dev).parent = self.parent_raw;
             (*dev).bus = bus();
-            (*dev).release = Some(release);
+            (*dev).type_ = &raw const CONTEXT_TYPE.0;
             (*dev).dma_mask = (*ctx).dma_mask.get();
             (*dev).coherent_dma_mask = self.dma_mask;
             (*dev).dma_parms = (*ctx).dma_parms.get();
-            if !self.uses_map {
+            if !(*ctx).uses_map {
                 // The node is the context's own: show it, and let `of_dma_configure_id()`
                 // find the DMA parent from it. `np` holds the reference.
                 (*dev).of_node = (*ctx).np;
                 (*dev).fwnode = &raw mut (*(*ctx).np).fwnode;
             }
+            // Nobody hears of the device before it is usable.
+            (*dev).kobj.set_uevent_suppress(1);
             dev
         };
 
@@ -290,86 +389,147 @@ impl<'a> Request<'a> {
             unsafe { bindings::put_device(dev) };
             err
         };
+        // SAFETY: `ctx` stays valid while `dev` is referenced.
+        let ctx = unsafe { &*ctx };
         // SAFETY: `dev` is initialised; the format takes one string.
         to_result(unsafe {
-            bindings::dev_set_name(dev, c"%s".as_char_ptr(), self.name().as_char_ptr())
+            bindings::dev_set_name(dev, c"%s".as_char_ptr(), ctx.name.as_cstr().as_char_ptr())
         })
         .map_err(put)?;
         // SAFETY: `dev` is initialised, named, on the bus.
         to_result(unsafe { bindings::device_add(dev) })
             .map_err(|e| put(refuse!(parent, fn_id, e, "device_add() failed: {:?}", e)))?;
 
-        // SAFETY: `ctx` stays valid while `dev` is referenced.
-        let ctx = unsafe { &*ctx };
-        if let Err(e) = self.check_iommu(ctx).and_then(|()| {
-            // SAFETY: `dev` is in an IOMMU group with its default domain (just checked).
-            to_result(unsafe { bindings::iommu_device_use_default_domain(dev) })
-        }) {
-            // SAFETY: `dev` was added above; the reference is dropped by `put`.
+        if let Err(e) = Self::claim_iommu(parent, ctx) {
+            // SAFETY: `dev` was added above and announced to nobody; the reference is dropped
+            // by `put`.
             unsafe { bindings::device_del(dev) };
             return Err(put(e));
         }
 
+        // Not a replacement: the name was checked under the same lock.
+        let _ = names.insert(node);
+        // SAFETY: `dev` is added and usable: announce it.
+        unsafe {
+            (*dev).kobj.set_uevent_suppress(0);
+            bindings::kobject_uevent(&raw mut (*dev).kobj, bindings::kobject_action_KOBJ_ADD);
+        }
         // SAFETY: `dev` is the `dev` of the `context_device` `cdev`.
         Ok(unsafe { NonNull::new_unchecked(ctx.cdev.get()) })
     }
 
-    fn name(&self) -> &CStr {
-        self.name.as_cstr()
-    }
+    /// Claims the device's IOMMU group for the DMA API, then checks the context under the
+    /// claim; releases the claim on refusal.
+    ///
+    /// Under the claim the group's domain cannot change: a write to
+    /// `/sys/kernel/iommu_groups/N/type` is refused while the group has an owner.
+    fn claim_iommu(parent: &Device, ctx: &Context) -> Result {
+        let (fn_id, dev) = (ctx.fn_id, ctx.dev());
 
-    fn name_str(&self) -> &str {
-        self.name().to_str().unwrap_or("?")
-    }
-
-    /// The checks that need the IOMMU core to have probed the device.
-    fn check_iommu(&self, ctx: &Context) -> Result {
-        let (parent, fn_id, dev) = (self.parent, self.fn_id, ctx.dev());
-
-        // SAFETY: `dev` is a registered device.
+        // SAFETY: `dev` is a registered device; its group is set by the IOMMU core's probe and
+        // stays until `device_del()`.
         if unsafe { (*dev).iommu_group }.is_null() {
-            // SAFETY: Written by `dma_configure()` before the device was added to a group.
-            let err = unsafe { *ctx.configure_err.get() };
-            if err == EPROBE_DEFER.to_errno() {
-                return Err(refuse!(parent, fn_id, EPROBE_DEFER, "IOMMU not probed yet"));
-            }
-            return Err(refuse!(parent, fn_id, ENODEV, "not behind an IOMMU"));
+            let err = {
+                let _guard = CONFIGURE_LOCK.lock();
+                // SAFETY: Written only by `dma_configure()`, under `CONFIGURE_LOCK`.
+                unsafe { *ctx.configure_err.get() }
+            };
+            return Err(match err {
+                0 => refuse!(
+                    parent,
+                    fn_id,
+                    ENODEV,
+                    "not behind an IOMMU: no IOMMU driver took the device"
+                ),
+                e if e == EPROBE_DEFER.to_errno() => {
+                    refuse!(parent, fn_id, EPROBE_DEFER, "IOMMU not probed yet")
+                }
+                e => refuse!(
+                    parent,
+                    fn_id,
+                    ENODEV,
+                    "not behind an IOMMU: configuring it failed with {:?}",
+                    Error::from_errno(e)
+                ),
+            });
         }
         // SAFETY: `dev` is in an IOMMU group.
+        to_result(unsafe { bindings::iommu_device_use_default_domain(dev) }).map_err(|e| {
+            refuse!(
+                parent,
+                fn_id,
+                e,
+                "cannot claim the IOMMU group's default domain: {:?}",
+                e
+            )
+        })?;
+        Self::check_iommu(parent, ctx).inspect_err(|_| {
+            // SAFETY: Claimed just above.
+            unsafe { bindings::iommu_device_unuse_default_domain(dev) };
+        })
+    }
+
+    /// The checks that need the IOMMU core to have probed the device, made under the claim.
+    fn check_iommu(parent: &Device, ctx: &Context) -> Result {
+        let (fn_id, dev) = (ctx.fn_id, ctx.dev());
+
+        // SAFETY: `dev` is in an IOMMU group whose default domain it has claimed.
         let domain = unsafe { bindings::iommu_get_domain_for_dev(dev) };
-        // SAFETY: A non-NULL domain of a device in a group is valid while the device is.
-        let domain = match unsafe { domain.as_ref() } {
-            Some(d) if d.type_ & bindings::__IOMMU_DOMAIN_DMA_API != 0 => d,
-            _ => return Err(refuse!(parent, fn_id, ENODEV, "no IOMMU DMA domain")),
+        // SAFETY: The domain of a claimed group stays as it is until the claim is released.
+        let Some(domain) = (unsafe { domain.as_ref() }) else {
+            return Err(refuse!(parent, fn_id, ENODEV, "no IOMMU domain"));
         };
-        if self.iova_size != 0 {
-            let last = self.iova_start + self.iova_size - 1;
+        let identity = domain.type_ == bindings::IOMMU_DOMAIN_IDENTITY;
+        if identity {
+            if ctx.iova_size != 0 {
+                return Err(refuse!(
+                    parent,
+                    fn_id,
+                    ENODEV,
+                    "an identity domain cannot hold an IOVA window"
+                ));
+            }
+            if !ctx.allow_identity {
+                return Err(refuse!(
+                    parent,
+                    fn_id,
+                    ENODEV,
+                    "identity domain: DMA would not be translated"
+                ));
+            }
+        } else if domain.type_ & bindings::__IOMMU_DOMAIN_DMA_API == 0 {
+            return Err(refuse!(parent, fn_id, ENODEV, "no IOMMU DMA domain"));
+        }
+        if ctx.iova_size != 0 {
+            let last = ctx.iova_start + (ctx.iova_size - 1);
             let aperture = &domain.geometry;
-            if self.iova_start < aperture.aperture_start || last > aperture.aperture_end {
+            if ctx.iova_start < aperture.aperture_start || last > aperture.aperture_end {
                 return Err(refuse!(
                     parent,
                     fn_id,
                     ERANGE,
                     "IOVA window {:#x}-{:#x} is outside the IOMMU aperture {:#x}-{:#x}",
-                    self.iova_start,
+                    ctx.iova_start,
                     last,
                     aperture.aperture_start,
                     aperture.aperture_end
                 ));
             }
             let granule = 1u64 << domain.pgsize_bitmap.trailing_zeros();
-            if (self.iova_start | self.iova_size) & (granule - 1) != 0 {
+            if (ctx.iova_start | ctx.iova_size) & (granule - 1) != 0 {
                 return Err(refuse!(
                     parent,
                     fn_id,
                     EINVAL,
-                    "IOVA window is not aligned to the IOVA granule {:#x}",
+                    "IOVA window {:#x}+{:#x} is not aligned to the IOVA granule {:#x}",
+                    ctx.iova_start,
+                    ctx.iova_size,
                     granule
                 ));
             }
         }
         // SAFETY: `dev` is a registered device.
-        if !unsafe { bindings::dev_dma_iommu(dev) } {
+        if !identity && !unsafe { bindings::dev_dma_iommu(dev) } {
             return Err(refuse!(
                 parent,
                 fn_id,
@@ -389,51 +549,72 @@ impl<'a> Request<'a> {
             bindings::iommu_group_for_each_dev(group, (&raw mut data).cast(), Some(other_window));
         }
         if !clash.is_null() {
-            // SAFETY: `clash` is a device of the group, kept alive by the group.
+            // SAFETY: `other_window()` took a reference to `clash` for us.
             let other: &Device = unsafe { Device::from_raw(clash) };
-            return Err(refuse!(
+            let err = refuse!(
                 parent,
                 fn_id,
                 EBUSY,
                 "shares its IOMMU group with {}, whose IOVA window differs",
                 other.name()
-            ));
+            );
+            // SAFETY: The reference `other_window()` took.
+            unsafe { bindings::put_device(clash) };
+            return Err(err);
         }
         Ok(())
     }
 }
 
-/// `iommu_group_for_each_dev()` callback: finds a device whose window differs from ours.
+fn name_str(name: &Name) -> &str {
+    name.as_cstr().to_str().unwrap_or("?")
+}
+
+/// `iommu_group_for_each_dev()` callback: finds a device whose window differs from ours and
+/// returns it referenced, since it is used after the group's lock is dropped.
 unsafe extern "C" fn other_window(dev: *mut bindings::device, data: *mut c_void) -> c_int {
     // SAFETY: `data` is the `(ctx, clash)` tuple of `check_iommu()`.
     let (ctx, clash) = unsafe { &mut *data.cast::<(&Context, &mut *mut bindings::device)>() };
     if dev == ctx.dev() {
         return 0;
     }
-    // Devices of other buses have no window.
-    // SAFETY: `dev` is valid during the callback.
-    let same = if unsafe { (*dev).bus } == bus() {
-        // SAFETY: `dev` is on this bus, hence a context device.
-        ctx.same_window(unsafe { Context::from_dev(dev) })
-    } else {
-        ctx.iova_size == 0
+    // SAFETY: `dev` is valid during the callback; devices of other buses have no window.
+    let same = match unsafe { Context::from_dev(dev) } {
+        Some(other) => ctx.same_window(other),
+        None => ctx.iova_size == 0,
     };
     if !same {
-        **clash = dev;
+        // SAFETY: `dev` is valid during the callback, which runs under the group's lock.
+        **clash = unsafe { bindings::get_device(dev) };
         return 1;
     }
+    0
+}
+
+/// Bus `match`: no driver binds to a context device.
+unsafe extern "C" fn match_no_driver(
+    _dev: *mut bindings::device,
+    _drv: *const bindings::device_driver,
+) -> c_int {
     0
 }
 
 /// Bus `dma_configure`: the window, then the IOMMU.
 ///
 /// Called by the IOMMU core from `iommu_probe_device()` with no driver bound (and none ever
-/// binds); it does not look at `dev->driver`.
+/// binds); it does not look at `dev->driver`. The IOMMU core calls it without a lock and may
+/// call it again for the same device, so it runs under [`CONFIGURE_LOCK`] and does each step
+/// only once.
 unsafe extern "C" fn dma_configure(dev: *mut bindings::device) -> c_int {
-    // SAFETY: Only devices of this bus get here.
-    let ctx = unsafe { Context::from_dev(dev) };
+    // SAFETY: The IOMMU core passes a valid device, which it keeps for the call.
+    let Some(ctx) = (unsafe { Context::from_dev(dev) }) else {
+        return ENODEV.to_errno();
+    };
+    let _guard = CONFIGURE_LOCK.lock();
     let ret = from_result(|| {
-        // SAFETY: `dev` is being probed by the IOMMU core, which serialises this.
+        // SAFETY: `dev` is valid; `CONFIGURE_LOCK` serialises the writers of `dma_range_map`
+        // and the device's DMA configuration, and the device is not used for DMA before its
+        // creation succeeds.
         unsafe {
             if ctx.iova_size != 0 && (*dev).dma_range_map.is_null() {
                 set_window(dev, ctx.iova_start, ctx.iova_size)?;
@@ -447,7 +628,7 @@ unsafe extern "C" fn dma_configure(dev: *mut bindings::device) -> c_int {
         }
         Ok(0)
     });
-    // SAFETY: Only this callback writes it, serialised by the IOMMU core.
+    // SAFETY: Written and read only under `CONFIGURE_LOCK`, held here.
     unsafe { *ctx.configure_err.get() = ret };
     ret
 }
@@ -457,7 +638,8 @@ unsafe extern "C" fn dma_configure(dev: *mut bindings::device) -> c_int {
 ///
 /// # Safety
 ///
-/// `dev` must be valid and not in use by the DMA API yet.
+/// `dev` must be valid and not in use by the DMA API yet, and its DMA configuration must not
+/// change concurrently.
 unsafe fn set_window(dev: *mut bindings::device, start: u64, size: u64) -> Result {
     // One identity region and the terminating empty one; the driver core frees the map with
     // `kfree()`.
@@ -468,20 +650,22 @@ unsafe fn set_window(dev: *mut bindings::device, start: u64, size: u64) -> Resul
     // SAFETY: Guaranteed by the caller.
     unsafe {
         (*dev).dma_range_map = KBox::into_raw(map).cast();
-        (*dev).bus_dma_limit = start + size - 1;
+        (*dev).bus_dma_limit = start + (size - 1);
     }
     Ok(())
 }
 
 /// Device release: the last reference to a context device is gone.
 unsafe extern "C" fn release(dev: *mut bindings::device) {
-    // SAFETY: Only devices of this bus get here.
-    let ctx = unsafe { Context::from_dev(dev) };
+    // SAFETY: `release` is only set in `CONTEXT_TYPE`, so `dev` is a context device.
+    let Some(ctx) = (unsafe { Context::from_dev(dev) }) else {
+        return;
+    };
     // SAFETY: The node was referenced in `create()`; nothing uses the device any more.
     unsafe { bindings::of_node_put(ctx.np) };
-    let ctx: *const Context = ctx;
+    let ctx = ptr::from_ref(ctx).cast_mut();
     // SAFETY: `ctx` came from `KBox::into_raw()` in `create()`; this is the last user.
-    drop(unsafe { KBox::from_raw(ctx.cast_mut()) });
+    drop(unsafe { KBox::from_raw(ctx) });
 }
 
 /// Bus `uevent`: lets udev tell context devices apart.
@@ -489,8 +673,10 @@ unsafe extern "C" fn uevent(
     dev: *const bindings::device,
     env: *mut bindings::kobj_uevent_env,
 ) -> c_int {
-    // SAFETY: Only devices of this bus get here.
-    let ctx = unsafe { Context::from_dev(dev) };
+    // SAFETY: The driver core passes a valid device of this bus.
+    let Some(ctx) = (unsafe { Context::from_dev(dev) }) else {
+        return 0;
+    };
     // SAFETY: `dev` is valid; a context device always has a parent.
     let parent = unsafe { bindings::dev_name((*dev).parent) };
     // SAFETY: `env` is valid; each format takes one argument of the type given.
@@ -519,8 +705,10 @@ macro_rules! ro_attribute {
             _attr: *mut bindings::device_attribute,
             buf: *mut c_char,
         ) -> isize {
-            // SAFETY: Attributes of this bus are only shown for its devices.
-            let ctx = unsafe { Context::from_dev(dev) };
+            // SAFETY: sysfs passes a valid device that has this attribute.
+            let Some(ctx) = (unsafe { Context::from_dev(dev) }) else {
+                return ENODEV.to_errno() as isize;
+            };
             let value: u64 = ctx.$field.into();
             // SAFETY: `buf` is a sysfs page; the format takes one `unsigned long long`.
             unsafe { bindings::sysfs_emit(buf, $format.as_char_ptr(), value) as isize }
@@ -604,12 +792,25 @@ pub unsafe extern "C" fn context_device_destroy(cdev: *mut bindings::context_dev
         return;
     }
     // SAFETY: `cdev` is a live context device (caller).
-    unsafe {
-        let dev = &raw mut (*cdev).dev;
-        bindings::iommu_device_unuse_default_domain(dev);
-        bindings::device_del(dev);
-        bindings::put_device(dev);
+    let dev = unsafe { &raw mut (*cdev).dev };
+    // SAFETY: `dev` is a live context device (caller).
+    let Some(ctx) = (unsafe { Context::from_dev(dev) }) else {
+        return;
+    };
+    {
+        // The name is given back together with the sysfs entries that carry it.
+        let mut names = CONTEXTS.lock();
+        if let Some(names) = names.as_mut() {
+            names.remove(&ctx.name);
+        }
+        // SAFETY: `dev` was added and claimed its group's default domain in `create()`.
+        unsafe {
+            bindings::iommu_device_unuse_default_domain(dev);
+            bindings::device_del(dev);
+        }
     }
+    // SAFETY: Drops the creator's reference; `ctx` is not used after this.
+    unsafe { bindings::put_device(dev) };
 }
 
 unsafe extern "C" fn destroy_action(cdev: *mut c_void) {
@@ -650,12 +851,16 @@ pub unsafe extern "C" fn devm_context_device_create(
 #[export]
 pub unsafe extern "C" fn dev_is_context_device(dev: *const bindings::device) -> bool {
     // SAFETY: `dev` is valid (caller).
-    unsafe { (*dev).bus == bus() }
+    unsafe { Context::from_dev(dev) }.is_some()
 }
 
 fn context_bus_init() -> Result {
-    // SAFETY: Called once, before anything can take the lock.
-    unsafe { CREATE_LOCK.init() };
+    // SAFETY: Called once, before anything can take the locks.
+    unsafe {
+        CONTEXTS.init();
+        CONFIGURE_LOCK.init();
+    }
+    *CONTEXTS.lock() = Some(RBTree::new());
     // SAFETY: The bus type is a valid, static `bus_type`.
     to_result(unsafe { bindings::bus_register(bus()) })
 }

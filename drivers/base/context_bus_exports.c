@@ -12,7 +12,6 @@
 /* The definitions are in Rust: no C definition for the export to follow. */
 #define CONTEXT_BUS_EXPORT(sym) EXPORT_SYMBOL_GPL(sym)
 
-CONTEXT_BUS_EXPORT(context_device_bus_type);
 CONTEXT_BUS_EXPORT(context_device_create);
 CONTEXT_BUS_EXPORT(context_device_destroy);
 CONTEXT_BUS_EXPORT(devm_context_device_create);

@@ -25,12 +25,15 @@ struct device_node;
  * @dma_mask: DMA mask (streaming and coherent) of the device; required
  * @iova_start: first IOVA of the device's window
  * @iova_size: size of the IOVA window; 0 for no window, that is the whole
- *	range of @dma_mask
+ *	range of @dma_mask, whatever @iova_start says
+ * @flags: CONTEXT_DEVICE_* flags; 0 for none
  *
  * The IOVA window [@iova_start, @iova_start + @iova_size) is the only
  * range the DMA API hands out for the device: it becomes the device's
  * dma_range_map and bus_dma_limit, and dma-iommu reserves everything
- * outside it. Start and size must be multiples of the IOVA granule.
+ * outside it. Start and size must be multiples of the IOMMU's IOVA
+ * granule (its smallest page size, which may be smaller than PAGE_SIZE);
+ * the window may end at 2^64 if @dma_mask allows it.
  */
 struct context_device_info {
 	struct device_node *np;
@@ -39,7 +42,17 @@ struct context_device_info {
 	u64 dma_mask;
 	u64 iova_start;
 	u64 iova_size;
+	u32 flags;
 };
+
+/*
+ * Accept a context device whose IOMMU group has an identity (passthrough)
+ * domain, as with iommu.passthrough=1: its DMA is not translated, so it is
+ * isolated by nothing. Only for callers that worked without translation
+ * before; a device with an IOVA window is refused in an identity domain
+ * all the same.
+ */
+#define CONTEXT_DEVICE_ALLOW_IDENTITY	0x1U
 
 /**
  * struct context_device - a device on the context device bus
@@ -72,17 +85,21 @@ extern const struct bus_type context_device_bus_type;
  *
  * Return: the new device, or an ERR_PTR():
  * -EINVAL if @parent, @info or @info->np is NULL, @info->dma_mask is 0,
- * the window is not aligned to the IOVA granule, or "iommu-map" is
- * malformed;
- * -EOVERFLOW if @info->iova_start + @info->iova_size overflows;
+ * @info->flags has an unknown flag, the window is not aligned to the IOVA
+ * granule, or "iommu-map" is malformed (short entries, a phandle that names
+ * no node);
+ * -EOVERFLOW if the window's last byte would lie beyond 2^64;
  * -ERANGE if the window is outside @info->dma_mask or the IOMMU aperture;
  * -ENOENT if @info->np has neither "iommu-map" nor "iommus";
  * -ENXIO if "iommu-map" does not cover @info->fn_id;
  * -EEXIST if a context device of that name exists;
  * -EBUSY if the context shares its IOMMU group with a device whose window
  * differs (one IOVA space cannot honour two windows);
- * -EPROBE_DEFER if the IOMMU driver has not probed yet;
- * -ENODEV if the device is not behind an IOMMU;
+ * -EPROBE_DEFER if the IOMMU driver has not probed yet (not logged as an
+ * error);
+ * -ENODEV if the device is not behind an IOMMU, or its DMA is not
+ * translated (an identity domain without CONTEXT_DEVICE_ALLOW_IDENTITY,
+ * or with a window);
  * -ENOMEM if memory runs out.
  */
 struct context_device *context_device_create(struct device *parent,
@@ -93,7 +110,8 @@ struct context_device *context_device_create(struct device *parent,
  * @cdev: the device from context_device_create(); NULL is ignored
  *
  * Removes the device from the bus and from its IOMMU group, then drops the
- * creator's reference. The memory goes when the last reference does.
+ * creator's reference. The memory goes when the last reference does. Its
+ * name is free for a new context device once this returns.
  */
 void context_device_destroy(struct context_device *cdev);
 

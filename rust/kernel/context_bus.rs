@@ -54,7 +54,7 @@ impl ContextDevice {
     /// looked up with `fn_id`, or the context's own node with `iommus`. `dma_mask` becomes the
     /// streaming and coherent DMA mask. `iova_window`, if given, is the only IOVA range the DMA
     /// API hands out for the device; it must lie within `dma_mask` and be aligned to the IOVA
-    /// granule.
+    /// granule. An empty `iova_window` is refused with `EINVAL`.
     ///
     /// Returns once the device is fully usable: attached to its IOMMU, masks set, window
     /// reserved. Every refusal is logged against `parent`; the errors are those of
@@ -96,18 +96,21 @@ impl ContextDevice {
         if !node.is_of_node() {
             return Err(EINVAL);
         }
-        let window = iova_window.unwrap_or(0..0);
-        if window.end < window.start {
-            return Err(EINVAL);
-        }
+        // An empty window is a mistake, not a request for none: `None` says that.
+        let (iova_start, iova_size) = match iova_window {
+            None => (0, 0),
+            Some(window) if window.start < window.end => (window.start, window.end - window.start),
+            Some(_) => return Err(EINVAL),
+        };
         let info = bindings::context_device_info {
             // SAFETY: `node` is an OF node, embedded as `fwnode` in a `struct device_node`.
             np: unsafe { crate::container_of!(node.as_raw(), bindings::device_node, fwnode) },
             name: ptr::null(),
             fn_id,
             dma_mask: dma_mask.value(),
-            iova_start: window.start,
-            iova_size: window.end - window.start,
+            iova_start,
+            iova_size,
+            flags: 0,
         };
         // SAFETY: `parent` is a valid, bound device and `info` a valid description; the bus
         // takes its own node reference.
@@ -340,6 +343,33 @@ mod tests {
         // SAFETY: Referenced by `map_provider()`.
         unsafe { bindings::of_node_put(np.as_ptr()) };
         assert!(matches!(reg, Err(e) if e == ERANGE));
+        assert_eq!(bus_device_count(), before);
+        Ok(())
+    }
+
+    #[test]
+    fn create_refuses_an_empty_window() -> Result {
+        let np = map_provider()?;
+        // SAFETY: `np` is a referenced OF node; `FwNode` is a transparent `fwnode_handle`.
+        let node = unsafe { &*(&raw mut (*np.as_ptr()).fwnode).cast::<FwNode>() };
+        let parent = faux::Registration::new(c"rust-context-bus-test", None)?;
+        let parent: &faux::Device<Bound> = parent.as_ref();
+        let before = bus_device_count();
+
+        #[expect(clippy::reversed_empty_ranges)]
+        let windows = [0x1000_0000..0x1000_0000, 0x2000_0000..0x1000_0000];
+        for window in windows {
+            let reg = ContextDevice::create(
+                parent.as_ref(),
+                node,
+                FN_ID,
+                DmaMask::new::<32>(),
+                Some(window),
+            );
+            assert!(matches!(reg, Err(e) if e == EINVAL));
+        }
+        // SAFETY: Referenced by `map_provider()`.
+        unsafe { bindings::of_node_put(np.as_ptr()) };
         assert_eq!(bus_device_count(), before);
         Ok(())
     }

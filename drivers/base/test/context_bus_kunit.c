@@ -24,7 +24,11 @@
 #include <linux/device.h>
 #include <linux/dma-mapping.h>
 #include <linux/gfp.h>
+#include <linux/atomic.h>
+#include <linux/completion.h>
 #include <linux/iommu.h>
+#include <linux/kobject.h>
+#include <linux/kthread.h>
 #include <linux/limits.h>
 #include <linux/module.h>
 #include <linux/of.h>
@@ -43,9 +47,15 @@
 #define CTX_SID_DESTROY		0x2c0
 #define CTX_SID_DEVM		0x2d0
 #define CTX_SID_CYCLES		0x2e0
+#define CTX_SID_NO_DRIVER	0x2f0
+#define CTX_SID_EMPTY_WINDOW	0x2f8
+#define CTX_SID_CONCURRENT	0x340	/* CTX_THREADS * 2 + CTX_DEVM_CONTEXTS */
 
 #define CTX_MB(n)		((u64)(n) * SZ_1M)
 #define CTX_CYCLES		1000
+#define CTX_THREADS		4
+#define CTX_THREAD_CYCLES	100
+#define CTX_DEVM_CONTEXTS	4
 
 /* What one case works in: its container node, its parent device. */
 struct ctx_env {
@@ -227,6 +237,7 @@ static void ctx_expect_refusal(struct kunit *test, struct device *parent,
 			       const struct context_device_info *info, int err)
 {
 	unsigned int before = context_bus_kunit_count(NULL);
+	s64 seqnum = atomic64_read(&uevent_seqnum);
 	struct context_device *cdev = context_device_create(parent, info);
 
 	if (!IS_ERR_OR_NULL(cdev)) {
@@ -238,6 +249,8 @@ static void ctx_expect_refusal(struct kunit *test, struct device *parent,
 	KUNIT_EXPECT_NOT_NULL(test, cdev);
 	KUNIT_EXPECT_EQ_MSG(test, PTR_ERR(cdev), (long)err, "got %pe", cdev);
 	KUNIT_EXPECT_EQ(test, context_bus_kunit_count(NULL), before);
+	/* Nobody heard of the refused device: no KOBJ_ADD, no KOBJ_REMOVE. */
+	KUNIT_EXPECT_EQ(test, atomic64_read(&uevent_seqnum), seqnum);
 }
 
 /*
@@ -367,11 +380,15 @@ struct ctx_call {
 	struct context_device_info buf;
 };
 
-/* One refusal: @setup spoils a valid call to a one-function iommu-map. */
+/*
+ * One refusal: @setup spoils a valid call to a one-function iommu-map;
+ * @after, if set, checks what the refusal must have left alone.
+ */
 struct ctx_refusal {
 	const char *desc;
 	int err;
 	void (*setup)(struct kunit *test, struct ctx_env *env, struct ctx_call *call);
+	void (*after)(struct kunit *test, struct ctx_env *env, struct ctx_call *call);
 };
 
 static void ctx_null_parent(struct kunit *test, struct ctx_env *env, struct ctx_call *call)
@@ -453,6 +470,92 @@ static void ctx_absent_iommu(struct kunit *test, struct ctx_env *env, struct ctx
 				      env->sid);
 }
 
+static void ctx_map_phandle_zero(struct kunit *test, struct ctx_env *env, struct ctx_call *call)
+{
+	const u32 map[] = { 0, 0, env->sid, 1 };
+
+	call->buf.np = ctx_add_node(test, env, "map-0", "iommu-map", map, ARRAY_SIZE(map));
+}
+
+static void ctx_map_not_iommu(struct kunit *test, struct ctx_env *env, struct ctx_call *call)
+{
+	const u32 map[] = { 0, iommu_kunit_phandle_node(test, false), env->sid, 1 };
+
+	call->buf.np = ctx_add_node(test, env, "map-x", "iommu-map", map, ARRAY_SIZE(map));
+}
+
+static void ctx_map_length_zero(struct kunit *test, struct ctx_env *env, struct ctx_call *call)
+{
+	const u32 map[] = { 0, env->smmu, env->sid, 0 };
+
+	call->buf.np = ctx_add_node(test, env, "map-len0", "iommu-map", map, ARRAY_SIZE(map));
+}
+
+/* Ids 0xffffff00 and up, 0x200 of them: the last 0x100 would wrap to 0. */
+static void ctx_map_wraps(struct kunit *test, struct ctx_env *env, struct ctx_call *call)
+{
+	const u32 map[] = { 0xffffff00, env->smmu, env->sid, 0x200 };
+
+	call->buf.np = ctx_add_node(test, env, "map-wrap", "iommu-map", map, ARRAY_SIZE(map));
+	call->buf.fn_id = 0x10;
+}
+
+/* QEMU's SMMUv3 has 16-bit stream IDs. */
+static void ctx_sid_beyond_smmu(struct kunit *test, struct ctx_env *env, struct ctx_call *call)
+{
+	const u32 map[] = { 0, env->smmu, 0x10000, 1 };
+
+	call->buf.np = ctx_add_node(test, env, "map-far", "iommu-map", map, ARRAY_SIZE(map));
+}
+
+/* The SMMU takes one cell, the node gives none. */
+static void ctx_iommus_short(struct kunit *test, struct ctx_env *env, struct ctx_call *call)
+{
+	const u32 iommus[] = { env->smmu };
+
+	call->buf.np = ctx_add_node(test, env, "short", "iommus", iommus, ARRAY_SIZE(iommus));
+}
+
+static void ctx_unknown_flags(struct kunit *test, struct ctx_env *env, struct ctx_call *call)
+{
+	call->buf.flags = BIT(31);
+}
+
+/* The last byte of the window is the last of the 64-bit space: beyond any aperture. */
+static void ctx_window_at_2_64(struct kunit *test, struct ctx_env *env, struct ctx_call *call)
+{
+	call->buf.dma_mask = DMA_BIT_MASK(64);
+	call->buf.iova_start = U64_MAX - SZ_1M + 1;
+	call->buf.iova_size = SZ_1M;
+}
+
+/* Two functions on one stream: the first is a live context device. */
+static void ctx_second_on_stream(struct kunit *test, struct ctx_env *env, struct ctx_call *call)
+{
+	const u32 sids[] = { env->sid, env->sid };
+	struct context_device *first;
+
+	call->buf.np = ctx_add_map(test, env, sids, ARRAY_SIZE(sids));
+	first = ctx_create(test, env->parent, &call->buf);
+	ctx_expect_usable(test, first, env->parent, &call->buf);
+	call->buf.fn_id = 1;
+}
+
+static void ctx_first_still_maps(struct kunit *test, struct ctx_env *env, struct ctx_call *call)
+{
+	struct context_device_info info = call->buf;
+	struct device *dev;
+	char name[96];
+
+	info.fn_id = 0;
+	snprintf(name, sizeof(name), "%s:ctx.0", dev_name(env->parent));
+	dev = bus_find_device_by_name(&context_device_bus_type, NULL, name);
+	KUNIT_ASSERT_NOT_NULL(test, dev);
+	ctx_expect_usable(test, to_context_device(dev), env->parent, &info);
+	ctx_expect_maps(test, to_context_device(dev), &info);
+	put_device(dev);
+}
+
 static const struct ctx_refusal ctx_refusals[] = {
 	{ "NULL parent", -EINVAL, ctx_null_parent },
 	{ "NULL info", -EINVAL, ctx_null_info },
@@ -467,6 +570,15 @@ static const struct ctx_refusal ctx_refusals[] = {
 	{ "neither iommu-map nor iommus", -ENOENT, ctx_no_iommu_prop },
 	{ "fn_id not in iommu-map", -ENXIO, ctx_unmapped_fn },
 	{ "iommus to a disabled IOMMU", -ENODEV, ctx_absent_iommu },
+	{ "iommu-map phandle 0", -EINVAL, ctx_map_phandle_zero },
+	{ "iommu-map to a node that is no IOMMU", -ENODEV, ctx_map_not_iommu },
+	{ "iommu-map entry of length 0", -ENXIO, ctx_map_length_zero },
+	{ "fn_id where id + length wraps past 2^32", -ENXIO, ctx_map_wraps },
+	{ "stream ID beyond the IOMMU's range", -ENODEV, ctx_sid_beyond_smmu },
+	{ "iommus without its cell", -ENODEV, ctx_iommus_short },
+	{ "unknown flag", -EINVAL, ctx_unknown_flags },
+	{ "window ending at 2^64", -ERANGE, ctx_window_at_2_64 },
+	{ "second context on one stream", -ENODEV, ctx_second_on_stream, ctx_first_still_maps },
 };
 
 static_assert(ARRAY_SIZE(ctx_refusals) <= CTX_SID_DUP - CTX_SID_REFUSAL);
@@ -486,6 +598,8 @@ static void context_bus_refusal(struct kunit *test)
 	call.info = &call.buf;
 	r->setup(test, &env, &call);
 	ctx_expect_refusal(test, call.parent, call.info, r->err);
+	if (r->after)
+		r->after(test, &env, &call);
 }
 
 static void context_bus_duplicate_name_refused(struct kunit *test)
@@ -652,6 +766,259 @@ static void context_bus_create_destroy_cycles(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, context_bus_kunit_count(NULL), before);
 }
 
+/* A window may end at the top of the IOMMU's aperture, and lie above 4 GiB. */
+static void context_bus_window_at_top_of_aperture(struct kunit *test)
+{
+	struct context_device_info info = { .dma_mask = DMA_BIT_MASK(64) };
+	struct context_device *probe, *cdev;
+	struct ctx_env env;
+	u64 end;
+
+	ctx_env_init(test, &env, CTX_SID_EMPTY_WINDOW);
+	info.np = ctx_add_map(test, &env, &env.sid, 1);
+
+	/* The aperture is the IOMMU's: ask a window-less device for it. */
+	probe = ctx_create(test, env.parent, &info);
+	end = iommu_get_domain_for_dev(&probe->dev)->geometry.aperture_end;
+	ctx_destroy(test, probe);
+	kunit_info(test, "aperture ends at %#llx\n", end);
+	KUNIT_ASSERT_GT(test, end, (u64)SZ_4G);
+
+	info.iova_start = end - SZ_16M + 1;
+	info.iova_size = SZ_16M;
+	cdev = ctx_create(test, env.parent, &info);
+	ctx_expect_usable(test, cdev, env.parent, &info);
+	ctx_expect_fills(test, &cdev->dev, info.iova_start, info.iova_size);
+}
+
+static void context_bus_window_above_4g(struct kunit *test)
+{
+	ctx_window_case(test, CTX_SID_EMPTY_WINDOW + 1, DMA_BIT_MASK(64), SZ_4G, SZ_64M);
+}
+
+/* Size 0 is no window, whatever the start says. */
+static void context_bus_zero_size_is_no_window(struct kunit *test)
+{
+	struct context_device_info info = {
+		.dma_mask = DMA_BIT_MASK(30),
+		.iova_start = SZ_16M,
+	};
+	struct iommu_kunit_fill *fill;
+	struct context_device *cdev;
+	struct ctx_env env;
+
+	ctx_env_init(test, &env, CTX_SID_EMPTY_WINDOW + 2);
+	info.np = ctx_add_map(test, &env, &env.sid, 1);
+	cdev = ctx_create(test, env.parent, &info);
+	KUNIT_EXPECT_NULL(test, cdev->dev.dma_range_map);
+	fill = ctx_expect_fills(test, &cdev->dev, 0, SZ_1G);
+	KUNIT_EXPECT_LT(test, fill->lowest, (dma_addr_t)SZ_16M);
+}
+
+/*
+ * A node removed from the live tree while its context device lives: the
+ * device keeps its reference, works on, and goes cleanly.
+ */
+static void context_bus_node_removed_under_live_device(struct kunit *test)
+{
+	struct context_device_info info = { .dma_mask = DMA_BIT_MASK(32) };
+	struct context_device *cdev;
+	struct of_changeset ocs;
+	struct device_node *np;
+	unsigned int before;
+	struct ctx_env env;
+	u32 iommus[2];
+
+	ctx_env_init(test, &env, CTX_SID_EMPTY_WINDOW + 3);
+	iommus[0] = env.smmu;
+	iommus[1] = env.sid;
+	of_changeset_init(&ocs);
+	np = of_changeset_create_node(&ocs, env.box, "doomed");
+	KUNIT_ASSERT_NOT_NULL(test, np);
+	KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_u32_array(&ocs, np, "iommus", iommus,
+								 ARRAY_SIZE(iommus)));
+	KUNIT_ASSERT_EQ(test, 0, of_changeset_apply(&ocs));
+	before = context_bus_kunit_count(NULL);
+
+	info.np = np;
+	cdev = context_device_create(env.parent, &info);
+	KUNIT_EXPECT_NOT_ERR_OR_NULL(test, cdev);
+	KUNIT_EXPECT_EQ(test, 0, of_changeset_revert(&ocs));
+	of_changeset_destroy(&ocs);
+	if (IS_ERR_OR_NULL(cdev))
+		return;
+
+	KUNIT_EXPECT_TRUE(test, of_node_check_flag(cdev->dev.of_node, OF_DETACHED));
+	ctx_expect_usable(test, cdev, env.parent, &info);
+	ctx_expect_maps(test, cdev, &info);
+	context_device_destroy(cdev);
+	KUNIT_EXPECT_EQ(test, context_bus_kunit_count(NULL), before);
+}
+
+struct ctx_counting_driver {
+	struct device_driver drv;
+	atomic_t probes;
+};
+
+static int ctx_counting_probe(struct device *dev)
+{
+	struct ctx_counting_driver *d = container_of(dev->driver, struct ctx_counting_driver, drv);
+
+	atomic_inc(&d->probes);
+	return 0;
+}
+
+KUNIT_DEFINE_ACTION_WRAPPER(ctx_driver_unregister, driver_unregister, struct device_driver *);
+
+/*
+ * No driver ever binds to a context device: a driver registered on the bus
+ * matches nothing, before or after the device exists, and the bus's
+ * callbacks refuse devices that are not context devices.
+ */
+static void context_bus_no_driver_binds(struct kunit *test)
+{
+	struct context_device_info info = { .dma_mask = DMA_BIT_MASK(32) };
+	struct ctx_counting_driver *d;
+	struct context_device *cdev;
+	struct ctx_env env;
+
+	ctx_env_init(test, &env, CTX_SID_NO_DRIVER);
+	info.np = ctx_add_map(test, &env, &env.sid, 1);
+
+	d = kunit_kzalloc(test, sizeof(*d), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, d);
+	d->drv.name = "ctxbus-kunit-driver";
+	d->drv.bus = &context_device_bus_type;
+	d->drv.probe = ctx_counting_probe;
+	KUNIT_ASSERT_EQ(test, 0, driver_register(&d->drv));
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, ctx_driver_unregister, &d->drv));
+
+	cdev = ctx_create(test, env.parent, &info);
+	KUNIT_EXPECT_NULL(test, cdev->dev.driver);
+	KUNIT_EXPECT_EQ(test, device_attach(&cdev->dev), 0);
+	KUNIT_EXPECT_NULL(test, cdev->dev.driver);
+	KUNIT_EXPECT_EQ(test, atomic_read(&d->probes), 0);
+	ctx_expect_usable(test, cdev, env.parent, &info);
+
+	/* A device of another bus is not taken for a context device. */
+	KUNIT_EXPECT_FALSE(test, dev_is_context_device(env.parent));
+	KUNIT_EXPECT_EQ(test, context_device_bus_type.dma_configure(env.parent), -ENODEV);
+}
+
+/* What one thread of context_bus_concurrent() does, and what it saw. */
+struct ctx_thread {
+	struct device *parent;
+	struct context_device_info info;
+	atomic_t *alive;		/* devices of the contested name alive at once */
+	struct completion done;
+	unsigned int created;
+	unsigned int refused;		/* with -EEXIST, the only refusal allowed */
+	unsigned int failed;		/* any other error, or two alive at once */
+	long first_err;
+};
+
+static int ctx_thread_fn(void *data)
+{
+	struct ctx_thread *t = data;
+	struct context_device *cdev;
+	unsigned int i;
+
+	for (i = 0; i < CTX_THREAD_CYCLES; i++) {
+		cdev = context_device_create(t->parent, &t->info);
+		if (IS_ERR(cdev)) {
+			if (t->alive && PTR_ERR(cdev) == -EEXIST) {
+				t->refused++;
+			} else {
+				t->failed++;
+				t->first_err = t->first_err ?: PTR_ERR(cdev);
+			}
+			cond_resched();
+			continue;
+		}
+		t->created++;
+		if (t->alive && atomic_inc_return(t->alive) > 1)
+			t->failed++;
+		if (!device_iommu_mapped(&cdev->dev))
+			t->failed++;
+		if (t->alive)
+			atomic_dec(t->alive);
+		context_device_destroy(cdev);
+	}
+	complete(&t->done);
+	return 0;
+}
+
+/*
+ * CTX_THREADS threads create and destroy contexts of their own, as many
+ * contest one name (never two alive, every refusal -EEXIST), and a parent
+ * with devm contexts is unbound meanwhile.
+ */
+static void context_bus_concurrent(struct kunit *test)
+{
+	struct context_device_info info = { .dma_mask = DMA_BIT_MASK(32) };
+	u32 sids[CTX_THREADS * 2 + CTX_DEVM_CONTEXTS];
+	struct ctx_thread *threads;
+	struct task_struct *task;
+	unsigned int before, i;
+	struct device *devm_parent;
+	struct context_device *cdev;
+	struct device_node *np;
+	atomic_t alive = ATOMIC_INIT(0);
+	struct ctx_env env;
+
+	ctx_env_init(test, &env, CTX_SID_CONCURRENT);
+	for (i = 0; i < ARRAY_SIZE(sids); i++)
+		sids[i] = env.sid + i;
+	np = ctx_add_map(test, &env, sids, ARRAY_SIZE(sids));
+	before = context_bus_kunit_count(NULL);
+
+	devm_parent = kunit_device_register(test, "ctxbus-devm-parent");
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, devm_parent);
+	info.np = np;
+	for (i = 0; i < CTX_DEVM_CONTEXTS; i++) {
+		info.fn_id = CTX_THREADS * 2 + i;
+		cdev = devm_context_device_create(devm_parent, &info);
+		KUNIT_ASSERT_NOT_ERR_OR_NULL_MSG(test, cdev, "%pe", cdev);
+	}
+
+	threads = kunit_kcalloc(test, CTX_THREADS * 2, sizeof(*threads), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, threads);
+	for (i = 0; i < CTX_THREADS * 2; i++) {
+		struct ctx_thread *t = &threads[i];
+
+		t->parent = env.parent;
+		t->info = info;
+		t->info.fn_id = i;
+		/* The second half contest one name. */
+		if (i >= CTX_THREADS) {
+			t->info.name = "ctxbus-kunit-contested";
+			t->alive = &alive;
+		}
+		init_completion(&t->done);
+		task = kthread_run(ctx_thread_fn, t, "ctxbus-kunit-%u", i);
+		KUNIT_ASSERT_FALSE(test, IS_ERR(task));
+	}
+
+	/* The devm parent goes while the threads run. */
+	kunit_device_unregister(test, devm_parent);
+
+	for (i = 0; i < CTX_THREADS * 2; i++) {
+		struct ctx_thread *t = &threads[i];
+
+		wait_for_completion(&t->done);
+		kunit_info(test, "thread %u (%s): %u created, %u refused, %u failed\n", i,
+			   t->alive ? "contested name" : "own name", t->created, t->refused,
+			   t->failed);
+		KUNIT_EXPECT_EQ_MSG(test, t->failed, 0, "thread %u, first error %pe", i,
+				    ERR_PTR(t->first_err));
+		KUNIT_EXPECT_EQ(test, t->created + t->refused, CTX_THREAD_CYCLES);
+		if (!t->alive)
+			KUNIT_EXPECT_EQ(test, t->created, CTX_THREAD_CYCLES);
+	}
+	KUNIT_EXPECT_EQ(test, context_bus_kunit_count(NULL), before);
+	KUNIT_EXPECT_FALSE(test, context_bus_kunit_has("ctxbus-kunit-contested"));
+}
+
 static struct kunit_case context_bus_test_cases[] = {
 	KUNIT_CASE(context_bus_iommu_map_devices_are_isolated),
 	KUNIT_CASE(context_bus_iommus_devices_are_isolated),
@@ -665,6 +1032,12 @@ static struct kunit_case context_bus_test_cases[] = {
 	KUNIT_CASE(context_bus_destroy_releases_iommu),
 	KUNIT_CASE(context_bus_devm_goes_with_parent),
 	KUNIT_CASE(context_bus_create_destroy_cycles),
+	KUNIT_CASE(context_bus_window_at_top_of_aperture),
+	KUNIT_CASE(context_bus_window_above_4g),
+	KUNIT_CASE(context_bus_zero_size_is_no_window),
+	KUNIT_CASE(context_bus_node_removed_under_live_device),
+	KUNIT_CASE(context_bus_no_driver_binds),
+	KUNIT_CASE(context_bus_concurrent),
 	{}
 };
 
