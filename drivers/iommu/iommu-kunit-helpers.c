@@ -10,6 +10,7 @@
 #include <kunit/test.h>
 #include <linux/dma-mapping.h>
 #include <linux/gfp.h>
+#include <linux/iommu.h>
 #include <linux/module.h>
 #include <linux/of.h>
 #include <linux/overflow.h>
@@ -101,6 +102,30 @@ u32 iommu_kunit_absent_phandle(struct kunit *test)
 	return iommu_kunit_phandle_node(test, true);
 }
 EXPORT_SYMBOL_GPL(iommu_kunit_absent_phandle);
+
+static void iommu_kunit_restore_translated(void *unused)
+{
+	iommu_set_default_translated(false);
+}
+
+/**
+ * iommu_kunit_default_passthrough() - give new IOMMU groups identity domains
+ * @test: test context; the default goes back to translated when it ends
+ *
+ * What iommu.passthrough=1 does for a whole boot: the groups made from now
+ * on get an identity (passthrough) default domain. The test is skipped
+ * where the default could not be put back as it was: if it is passthrough
+ * already, or lazy (DMA_FQ) translation.
+ */
+void iommu_kunit_default_passthrough(struct kunit *test)
+{
+	if (iommu_default_passthrough() || !IS_ENABLED(CONFIG_IOMMU_DEFAULT_DMA_STRICT))
+		kunit_skip(test, "the default domain is not strict translation");
+	iommu_set_default_passthrough(false);
+	KUNIT_ASSERT_EQ(test, 0,
+			kunit_add_action_or_reset(test, iommu_kunit_restore_translated, NULL));
+}
+EXPORT_SYMBOL_GPL(iommu_kunit_default_passthrough);
 
 static void iommu_kunit_undo_fill(void *data)
 {

@@ -26,6 +26,7 @@
 #define TEST_SID_B 0x101
 #define TEST_SID_RANGES 0x102
 #define TEST_SID_NO_RANGES 0x103
+#define TEST_SID_OFFSET 0x104
 
 static struct device_node *find_smmu(struct kunit *test)
 {
@@ -150,60 +151,114 @@ static void platform_device_del_action(void *pdev)
 	platform_device_del(pdev);
 }
 
+/* One region of a dma_range_map: DMA [dma, dma + size) reaches CPU [cpu, cpu + size). */
+struct test_region {
+	u64 cpu, dma, size;
+};
+
 /*
- * A device whose dma_range_map has two regions, [16M, 32M) and [64M, 80M),
- * gets IOVAs from those regions only: the space below, between and above
- * them is reserved when its DMA domain is initialised.
+ * A platform device behind the SMMU on stream @sid whose dma_range_map is
+ * @regions, confined to it if @strict: the way bus code sets it up before
+ * the IOMMU core probes the device.
  */
-static void of_iommu_dma_range_map_gaps_reserved(struct kunit *test)
+static struct device *add_ranged_client(struct kunit *test, u32 sid,
+					const struct test_region *regions, unsigned int n,
+					bool strict)
 {
-	static const struct { u64 start, size; } regions[] = {
-		{ 64 * SZ_1M, 16 * SZ_1M },	/* unsorted on purpose */
-		{ 16 * SZ_1M, 16 * SZ_1M },
-	};
-	unsigned int i, j, inside[ARRAY_SIZE(regions)] = {};
-	struct bus_dma_region *map;
 	struct platform_device *pdev;
 	struct device_node *holder, *np;
+	struct bus_dma_region *map;
 	struct of_changeset *ocs;
-	struct iommu_kunit_fill *fill;
+	char name[32];
+	unsigned int i;
 
 	/* A node below a plain node, so that no platform device is made for it. */
 	ocs = of_changeset_create_kunit(test);
 	KUNIT_ASSERT_NOT_NULL(test, ocs);
-	holder = of_changeset_create_node(ocs, of_root, "iommu-kunit-ranges");
+	snprintf(name, sizeof(name), "iommu-kunit-ranges-%x", sid);
+	holder = of_changeset_create_node(ocs, of_root, name);
 	KUNIT_ASSERT_NOT_NULL(test, holder);
 	np = of_changeset_create_node(ocs, holder, "client");
 	KUNIT_ASSERT_NOT_NULL(test, np);
-	add_iommus(test, ocs, np, TEST_SID_RANGES);
+	add_iommus(test, ocs, np, sid);
 	KUNIT_ASSERT_EQ(test, 0, of_changeset_apply_kunit(test, ocs));
 
-	pdev = platform_device_alloc("iommu-kunit-ranges-client", PLATFORM_DEVID_NONE);
+	/* The OF core names its platform device for @holder after the node. */
+	snprintf(name, sizeof(name), "iommu-kunit-client-%x", sid);
+	pdev = platform_device_alloc(name, PLATFORM_DEVID_NONE);
 	KUNIT_ASSERT_NOT_NULL(test, pdev);
 	KUNIT_ASSERT_EQ(test, 0,
 			kunit_add_action_or_reset(test, platform_device_put_action, pdev));
 	device_set_node(&pdev->dev, of_fwnode_handle(of_node_get(np)));
 
 	/* Freed by the driver core with the device. */
-	map = kcalloc(ARRAY_SIZE(regions) + 1, sizeof(*map), GFP_KERNEL);
+	map = kcalloc(n + 1, sizeof(*map), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, map);
-	for (i = 0; i < ARRAY_SIZE(regions); i++) {
-		map[i].cpu_start = regions[i].start;
-		map[i].dma_start = regions[i].start;
+	for (i = 0; i < n; i++) {
+		map[i].cpu_start = regions[i].cpu;
+		map[i].dma_start = regions[i].dma;
 		map[i].size = regions[i].size;
+		pdev->dev.bus_dma_limit = max(pdev->dev.bus_dma_limit,
+					      regions[i].dma + regions[i].size - 1);
 	}
 	pdev->dev.dma_range_map = map;
+	dev_assign_dma_range_strict(&pdev->dev, strict);
 
 	KUNIT_ASSERT_EQ(test, 0, platform_device_add(pdev));
 	KUNIT_ASSERT_EQ(test, 0,
 			kunit_add_action_or_reset(test, platform_device_del_action, pdev));
 	KUNIT_ASSERT_TRUE(test, device_iommu_mapped(&pdev->dev));
+	return &pdev->dev;
+}
 
-	fill = iommu_kunit_fill_iova(test, &pdev->dev, 64);
+/* The reserved regions of @dev's group that overlap [start, last]. */
+static unsigned int count_reserved(struct kunit *test, struct device *dev,
+				   u64 start, u64 last, bool exact)
+{
+	struct iommu_resv_region *region, *next;
+	struct iommu_group *group;
+	unsigned int n = 0;
+	LIST_HEAD(list);
+
+	group = iommu_group_get(dev);
+	KUNIT_ASSERT_NOT_NULL(test, group);
+	KUNIT_EXPECT_EQ(test, 0, iommu_get_group_resv_regions(group, &list));
+	iommu_group_put(group);
+	list_for_each_entry_safe(region, next, &list, list) {
+		u64 rlast = region->start + region->length - 1;
+
+		if (region->type == IOMMU_RESV_RESERVED &&
+		    (exact ? region->start == start && rlast == last :
+			     region->start <= last && rlast >= start))
+			n++;
+		kfree(region);
+	}
+	return n;
+}
+
+/*
+ * A device confined to its dma_range_map of two regions, [16M, 32M) and
+ * [64M, 80M), gets IOVAs from those regions only: the space below, between
+ * and above them is reserved when its DMA domain is initialised, and shows
+ * as reserved regions of its group.
+ */
+static void of_iommu_dma_range_map_gaps_reserved(struct kunit *test)
+{
+	static const struct test_region regions[] = {
+		{ 64 * SZ_1M, 64 * SZ_1M, 16 * SZ_1M },	/* unsorted on purpose */
+		{ 16 * SZ_1M, 16 * SZ_1M, 16 * SZ_1M },
+	};
+	unsigned int i, j, inside[ARRAY_SIZE(regions)] = {};
+	struct iommu_kunit_fill *fill;
+	struct device *dev;
+
+	dev = add_ranged_client(test, TEST_SID_RANGES, regions, ARRAY_SIZE(regions), true);
+
+	fill = iommu_kunit_fill_iova(test, dev, 64);
 	for (i = 0; i < fill->count; i++) {
 		for (j = 0; j < ARRAY_SIZE(regions); j++)
-			if (fill->iova[i] >= regions[j].start &&
-			    fill->iova[i] + SZ_1M <= regions[j].start + regions[j].size)
+			if (fill->iova[i] >= regions[j].dma &&
+			    fill->iova[i] + SZ_1M <= regions[j].dma + regions[j].size)
 				break;
 		KUNIT_EXPECT_LT_MSG(test, j, ARRAY_SIZE(regions),
 				    "IOVA %pad is outside the dma_range_map", &fill->iova[i]);
@@ -214,6 +269,39 @@ static void of_iommu_dma_range_map_gaps_reserved(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, inside[j], regions[j].size / SZ_1M);
 	kunit_info(test, "%u maps of 1 MiB, %u in [16M, 32M), %u in [64M, 80M)\n",
 		   fill->count, inside[1], inside[0]);
+
+	KUNIT_EXPECT_EQ(test, count_reserved(test, dev, 0, 16 * SZ_1M - 1, true), 1);
+	KUNIT_EXPECT_EQ(test, count_reserved(test, dev, 32 * SZ_1M, 64 * SZ_1M - 1, true), 1);
+	KUNIT_EXPECT_EQ(test, count_reserved(test, dev, 80 * SZ_1M, U64_MAX, true), 1);
+}
+
+/*
+ * A device whose dma_range_map comes from an offset "dma-ranges" and that
+ * does not ask to be confined keeps the IOVA space it always had. The map
+ * is shaped like MT8186's video codec: dma-ranges = <0x1 0x0 0x0 0x40000000
+ * 0x0 0xfff00000>, DMA [4G, 8G - 1M) reaching CPU [1G, 5G - 1M). IOVAs go
+ * top-down from bus_dma_limit and, once [4G, 8G - 1M) is full, below 4G.
+ */
+static void of_iommu_offset_dma_ranges_unchanged(struct kunit *test)
+{
+	static const struct test_region mt8186_vcodec[] = {
+		{ 0x40000000, 0x100000000, 0xfff00000 },
+	};
+	const unsigned int above = mt8186_vcodec[0].size / SZ_1M, cap = above + 64;
+	struct iommu_kunit_fill *fill;
+	struct device *dev;
+
+	dev = add_ranged_client(test, TEST_SID_OFFSET, mt8186_vcodec,
+				ARRAY_SIZE(mt8186_vcodec), false);
+	KUNIT_ASSERT_EQ(test, 0, dma_set_mask_and_coherent(dev, DMA_BIT_MASK(33)));
+
+	fill = iommu_kunit_fill_iova(test, dev, cap);
+	kunit_info(test, "%u maps of 1 MiB, highest %pad, lowest %pad\n",
+		   fill->count, &fill->highest, &fill->lowest);
+	KUNIT_EXPECT_EQ(test, fill->highest + SZ_1M - 1, dev->bus_dma_limit);
+	KUNIT_EXPECT_EQ(test, fill->count, cap);
+	KUNIT_EXPECT_LT(test, fill->lowest, SZ_4G);
+	KUNIT_EXPECT_EQ(test, count_reserved(test, dev, 0, SZ_4G - 1, false), 0);
 }
 
 /* Without a dma_range_map the whole range of the DMA mask is handed out. */
@@ -242,6 +330,7 @@ static struct kunit_case of_iommu_test_cases[] = {
 	KUNIT_CASE(of_iommu_distinct_streams_are_isolated),
 	KUNIT_CASE(of_iommu_dma_range_map_gaps_reserved),
 	KUNIT_CASE(of_iommu_no_dma_range_map_unchanged),
+	KUNIT_CASE(of_iommu_offset_dma_ranges_unchanged),
 	{}
 };
 

@@ -35,6 +35,7 @@ struct iommu_kunit_fill {
 u32 iommu_kunit_phandle(struct kunit *test);
 u32 iommu_kunit_phandle_node(struct kunit *test, bool absent_iommu);
 u32 iommu_kunit_absent_phandle(struct kunit *test);
+void iommu_kunit_default_passthrough(struct kunit *test);
 struct iommu_kunit_fill *iommu_kunit_fill_iova(struct kunit *test, struct device *dev,
 					       unsigned int cap);
 void iommu_kunit_unfill(struct kunit *test, struct iommu_kunit_fill *fill);
@@ -57,6 +58,11 @@ static inline u32 iommu_kunit_absent_phandle(struct kunit *test)
 {
 	kunit_skip(test, "requires CONFIG_IOMMU_KUNIT_HELPERS");
 	return 0;
+}
+
+static inline void iommu_kunit_default_passthrough(struct kunit *test)
+{
+	kunit_skip(test, "requires CONFIG_IOMMU_KUNIT_HELPERS");
 }
 
 static inline struct iommu_kunit_fill *
