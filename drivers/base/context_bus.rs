@@ -426,32 +426,46 @@ impl<'a> Request<'a> {
     fn claim_iommu(parent: &Device, ctx: &Context) -> Result {
         let (fn_id, dev) = (ctx.fn_id, ctx.dev());
 
-        // SAFETY: `dev` is a registered device; its group is set by the IOMMU core's probe and
-        // stays until `device_del()`.
-        if unsafe { (*dev).iommu_group }.is_null() {
-            let err = {
-                let _guard = CONFIGURE_LOCK.lock();
-                // SAFETY: Written only by `dma_configure()`, under `CONFIGURE_LOCK`.
-                unsafe { *ctx.configure_err.get() }
-            };
-            return Err(match err {
-                0 => refuse!(
+        let err = {
+            let _guard = CONFIGURE_LOCK.lock();
+            // SAFETY: Written only by `dma_configure()`, under `CONFIGURE_LOCK`.
+            unsafe { *ctx.configure_err.get() }
+        };
+        match err {
+            0 => (),
+            e if e == EPROBE_DEFER.to_errno() => {
+                return Err(refuse!(parent, fn_id, EPROBE_DEFER, "IOMMU not probed yet"));
+            }
+            e if e == ERANGE.to_errno() => {
+                return Err(refuse!(
                     parent,
                     fn_id,
-                    ENODEV,
-                    "not behind an IOMMU: no IOMMU driver took the device"
-                ),
-                e if e == EPROBE_DEFER.to_errno() => {
-                    refuse!(parent, fn_id, EPROBE_DEFER, "IOMMU not probed yet")
-                }
-                e => refuse!(
+                    ERANGE,
+                    "IOVA window {:#x}+{:#x} is outside the node's dma-ranges",
+                    ctx.iova_start,
+                    ctx.iova_size
+                ));
+            }
+            e if e == ENOMEM.to_errno() => return Err(ENOMEM),
+            e => {
+                return Err(refuse!(
                     parent,
                     fn_id,
                     ENODEV,
                     "not behind an IOMMU: configuring it failed with {:?}",
                     Error::from_errno(e)
-                ),
-            });
+                ));
+            }
+        }
+        // SAFETY: `dev` is a registered device; its group is set by the IOMMU core's probe and
+        // stays until `device_del()`.
+        if unsafe { (*dev).iommu_group }.is_null() {
+            return Err(refuse!(
+                parent,
+                fn_id,
+                ENODEV,
+                "not behind an IOMMU: no IOMMU driver took the device"
+            ));
         }
         // SAFETY: `dev` is in an IOMMU group.
         to_result(unsafe { bindings::iommu_device_use_default_domain(dev) }).map_err(|e| {
@@ -599,12 +613,12 @@ unsafe extern "C" fn match_no_driver(
     0
 }
 
-/// Bus `dma_configure`: the window, then the IOMMU.
+/// Bus `dma_configure`: the IOMMU, then the window.
 ///
 /// Called by the IOMMU core from `iommu_probe_device()` with no driver bound (and none ever
 /// binds); it does not look at `dev->driver`. The IOMMU core calls it without a lock and may
-/// call it again for the same device, so it runs under [`CONFIGURE_LOCK`] and does each step
-/// only once.
+/// call it again for the same device, so it runs under [`CONFIGURE_LOCK`] and confines the
+/// device to its window only once.
 unsafe extern "C" fn dma_configure(dev: *mut bindings::device) -> c_int {
     // SAFETY: The IOMMU core passes a valid device, which it keeps for the call.
     let Some(ctx) = (unsafe { Context::from_dev(dev) }) else {
@@ -612,19 +626,20 @@ unsafe extern "C" fn dma_configure(dev: *mut bindings::device) -> c_int {
     };
     let _guard = CONFIGURE_LOCK.lock();
     let ret = from_result(|| {
-        // SAFETY: `dev` is valid; `CONFIGURE_LOCK` serialises the writers of `dma_range_map`
-        // and the device's DMA configuration, and the device is not used for DMA before its
-        // creation succeeds.
-        unsafe {
-            if ctx.iova_size != 0 && (*dev).dma_range_map.is_null() {
-                set_window(dev, ctx.iova_start, ctx.iova_size)?;
-            }
-            let id: *const u32 = if ctx.uses_map {
-                &ctx.fn_id
-            } else {
-                ptr::null()
-            };
-            to_result(bindings::of_dma_configure_id(dev, ctx.np, true, id))?;
+        let id: *const u32 = if ctx.uses_map {
+            &ctx.fn_id
+        } else {
+            ptr::null()
+        };
+        // SAFETY: `dev` is valid and `ctx.np` referenced; `CONFIGURE_LOCK` serialises the
+        // writers of the device's DMA configuration, which nothing uses for DMA before its
+        // creation succeeds. The first call sets the range map the node's `dma-ranges` give, if
+        // any; later calls keep the map there is.
+        to_result(unsafe { bindings::of_dma_configure_id(dev, ctx.np, true, id) })?;
+        // SAFETY: As above.
+        if ctx.iova_size != 0 && !unsafe { bindings::dev_dma_range_strict(dev) } {
+            // SAFETY: As above.
+            unsafe { confine_to_window(dev, ctx.iova_start, ctx.iova_size) }?;
         }
         Ok(0)
     });
@@ -633,24 +648,66 @@ unsafe extern "C" fn dma_configure(dev: *mut bindings::device) -> c_int {
     ret
 }
 
-/// Makes `[start, start + size)` the device's only DMA range: `of_dma_configure_id()` keeps a
-/// range map already set, and dma-iommu reserves the IOVA outside it.
+/// Confines the device's DMA addresses to `[start, start + size)`: its range map becomes the
+/// window, intersected with the map the node's `dma-ranges` gave (a window never widens them),
+/// and dma-iommu reserves every IOVA outside it.
+///
+/// Fails with `ERANGE` if the window and the `dma-ranges` do not meet.
 ///
 /// # Safety
 ///
 /// `dev` must be valid and not in use by the DMA API yet, and its DMA configuration must not
 /// change concurrently.
-unsafe fn set_window(dev: *mut bindings::device, start: u64, size: u64) -> Result {
-    // One identity region and the terminating empty one; the driver core frees the map with
-    // `kfree()`.
-    let mut map = KBox::<[bindings::bus_dma_region; 2]>::zeroed(GFP_KERNEL)?;
-    map[0].cpu_start = start;
-    map[0].dma_start = start;
-    map[0].size = size;
+unsafe fn confine_to_window(dev: *mut bindings::device, start: u64, size: u64) -> Result {
+    let last = start + (size - 1);
+    let mut map = KVec::<bindings::bus_dma_region>::new();
     // SAFETY: Guaranteed by the caller.
+    let old = unsafe { (*dev).dma_range_map };
+    if old.is_null() {
+        map.push(
+            bindings::bus_dma_region {
+                cpu_start: start,
+                dma_start: start,
+                size,
+            },
+            GFP_KERNEL,
+        )?;
+    } else {
+        let mut region = old;
+        // SAFETY: A range map is an array of regions that ends with one of size 0; the device
+        // owns it and nothing changes it concurrently (caller).
+        while let r @ bindings::bus_dma_region { size: 1.., .. } = unsafe { *region } {
+            let lo = r.dma_start.max(start);
+            let hi = (r.dma_start + (r.size - 1)).min(last);
+            if lo <= hi {
+                let region = bindings::bus_dma_region {
+                    cpu_start: r.cpu_start + (lo - r.dma_start),
+                    dma_start: lo,
+                    size: hi - lo + 1,
+                };
+                map.push(region, GFP_KERNEL)?;
+            }
+            // SAFETY: `region` is not the terminating region, so the array goes on.
+            region = unsafe { region.add(1) };
+        }
+        if map.is_empty() {
+            return Err(ERANGE);
+        }
+    }
+    let limit = map
+        .iter()
+        .map(|r| r.dma_start + (r.size - 1))
+        .max()
+        .unwrap_or(last);
+    map.push(pin_init::zeroed(), GFP_KERNEL)?;
+    let (map, _, _) = map.into_raw_parts();
+    // SAFETY: Guaranteed by the caller. The old map came from `kmalloc()` (the OF core) or is
+    // NULL; the new one comes from `kmalloc()` too, and the driver core frees it with `kfree()`.
     unsafe {
-        (*dev).dma_range_map = KBox::into_raw(map).cast();
-        (*dev).bus_dma_limit = start + (size - 1);
+        (*dev).dma_range_map = map.cast_const();
+        (*dev).bus_dma_limit = limit;
+        bindings::dev_set_dma_range_strict(dev);
+        bindings::kfree(old.cast());
     }
     Ok(())
 }

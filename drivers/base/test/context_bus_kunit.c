@@ -50,6 +50,8 @@
 #define CTX_SID_NO_DRIVER	0x2f0
 #define CTX_SID_EMPTY_WINDOW	0x2f8
 #define CTX_SID_CONCURRENT	0x340	/* CTX_THREADS * 2 + CTX_DEVM_CONTEXTS */
+#define CTX_SID_DMA_RANGES	0x350
+#define CTX_SID_IDENTITY	0x358
 
 #define CTX_MB(n)		((u64)(n) * SZ_1M)
 #define CTX_CYCLES		1000
@@ -1019,6 +1021,124 @@ static void context_bus_concurrent(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, context_bus_kunit_has("ctxbus-kunit-contested"));
 }
 
+/* The reserved regions of @dev's group: how many are exactly [start, last]. */
+static unsigned int ctx_count_reserved(struct kunit *test, struct device *dev,
+				       u64 start, u64 last)
+{
+	struct iommu_resv_region *region, *next;
+	struct iommu_group *group;
+	unsigned int n = 0;
+	LIST_HEAD(list);
+
+	group = iommu_group_get(dev);
+	KUNIT_ASSERT_NOT_NULL(test, group);
+	KUNIT_EXPECT_EQ(test, 0, iommu_get_group_resv_regions(group, &list));
+	iommu_group_put(group);
+	list_for_each_entry_safe(region, next, &list, list) {
+		if (region->type == IOMMU_RESV_RESERVED && region->start == start &&
+		    region->start + region->length - 1 == last)
+			n++;
+		kfree(region);
+	}
+	return n;
+}
+
+/*
+ * The IOVA outside a window is where the IOMMU core shows reservations:
+ * /sys/kernel/iommu_groups/N/reserved_regions lists it as "reserved".
+ */
+static void context_bus_window_is_reserved_region(struct kunit *test)
+{
+	struct context_device_info info = {
+		.dma_mask = DMA_BIT_MASK(32),
+		.iova_start = CTX_MB(16),
+		.iova_size = CTX_MB(600) - CTX_MB(16),
+	};
+	struct context_device *cdev;
+	struct ctx_env env;
+
+	ctx_env_init(test, &env, CTX_SID_DMA_RANGES);
+	info.np = ctx_add_map(test, &env, &env.sid, 1);
+	cdev = ctx_create(test, env.parent, &info);
+	KUNIT_EXPECT_EQ(test, ctx_count_reserved(test, &cdev->dev, 0, CTX_MB(16) - 1), 1);
+	KUNIT_EXPECT_EQ(test, ctx_count_reserved(test, &cdev->dev, CTX_MB(600), U64_MAX), 1);
+}
+
+/*
+ * A window never widens the dma-ranges of the context's bus: the device
+ * gets their intersection, and a window outside them is refused.
+ */
+static void context_bus_window_within_dma_ranges(struct kunit *test)
+{
+	/* DMA [0, 1G) reaches CPU [0, 1G): <child parent size>, two cells each. */
+	const u32 dma_ranges[] = { 0, 0, 0, 0, 0, SZ_1G };
+	struct context_device_info info = { .dma_mask = DMA_BIT_MASK(32) };
+	struct context_device *cdev;
+	struct of_changeset *ocs;
+	struct device_node *bus;
+	struct ctx_env env;
+	char name[40];
+	u32 iommus[2];
+
+	ctx_env_init(test, &env, CTX_SID_DMA_RANGES + 1);
+	snprintf(name, sizeof(name), "ctxbus-kunit-dma-ranges-%x", env.sid);
+	bus = ctx_node_new(test, of_root, name, &ocs);
+	KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_u32(ocs, bus, "#address-cells", 2));
+	KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_u32(ocs, bus, "#size-cells", 2));
+	KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_u32_array(ocs, bus, "dma-ranges",
+								 dma_ranges,
+								 ARRAY_SIZE(dma_ranges)));
+	ctx_node_apply(test, ocs);
+	iommus[0] = env.smmu;
+	iommus[1] = env.sid;
+	info.np = ctx_node_new(test, bus, "ctx", &ocs);
+	KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_u32_array(ocs, info.np, "iommus", iommus,
+								 ARRAY_SIZE(iommus)));
+	ctx_node_apply(test, ocs);
+
+	/* [512M, 2G) meets [0, 1G) in [512M, 1G). */
+	info.iova_start = CTX_MB(512);
+	info.iova_size = SZ_2G - CTX_MB(512);
+	cdev = ctx_create(test, env.parent, &info);
+	ctx_expect_fills(test, &cdev->dev, CTX_MB(512), CTX_MB(512));
+	ctx_destroy(test, cdev);
+
+	info.iova_start = SZ_2G;
+	info.iova_size = SZ_1G;
+	ctx_expect_refusal(test, env.parent, &info, -ERANGE);
+}
+
+/*
+ * An identity (passthrough) domain translates nothing: refused unless the
+ * caller accepts it with CONTEXT_DEVICE_ALLOW_IDENTITY, and never with a
+ * window.
+ */
+static void context_bus_identity_domain(struct kunit *test)
+{
+	struct context_device_info info = { .dma_mask = DMA_BIT_MASK(32) };
+	struct iommu_domain *domain;
+	struct context_device *cdev;
+	struct ctx_env env;
+
+	ctx_env_init(test, &env, CTX_SID_IDENTITY);
+	info.np = ctx_add_map(test, &env, &env.sid, 1);
+	iommu_kunit_default_passthrough(test);
+
+	ctx_expect_refusal(test, env.parent, &info, -ENODEV);
+
+	info.flags = CONTEXT_DEVICE_ALLOW_IDENTITY;
+	info.iova_start = CTX_MB(16);
+	info.iova_size = CTX_MB(16);
+	ctx_expect_refusal(test, env.parent, &info, -ENODEV);
+
+	info.iova_size = 0;
+	cdev = ctx_create(test, env.parent, &info);
+	KUNIT_ASSERT_TRUE(test, device_iommu_mapped(&cdev->dev));
+	domain = iommu_get_domain_for_dev(&cdev->dev);
+	KUNIT_ASSERT_NOT_NULL(test, domain);
+	KUNIT_EXPECT_EQ(test, domain->type, IOMMU_DOMAIN_IDENTITY);
+}
+
 static struct kunit_case context_bus_test_cases[] = {
 	KUNIT_CASE(context_bus_iommu_map_devices_are_isolated),
 	KUNIT_CASE(context_bus_iommus_devices_are_isolated),
@@ -1038,6 +1158,9 @@ static struct kunit_case context_bus_test_cases[] = {
 	KUNIT_CASE(context_bus_node_removed_under_live_device),
 	KUNIT_CASE(context_bus_no_driver_binds),
 	KUNIT_CASE(context_bus_concurrent),
+	KUNIT_CASE(context_bus_window_is_reserved_region),
+	KUNIT_CASE(context_bus_window_within_dma_ranges),
+	KUNIT_CASE(context_bus_identity_domain),
 	{}
 };
 

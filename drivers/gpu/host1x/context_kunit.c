@@ -34,6 +34,7 @@
 #define HOST1X_KUNIT_SID_LIST		0x300	/* 0x300, 0x301 and 0x310 */
 #define HOST1X_KUNIT_SID_ALLOC		0x320	/* 0x320 and 0x321 */
 #define HOST1X_KUNIT_SID_CLIENT		0x3e0
+#define HOST1X_KUNIT_SID_PASSTHROUGH	0x3e8
 #define HOST1X_KUNIT_SID_NO_IOMMU	0x3f0
 
 KUNIT_DEFINE_ACTION_WRAPPER(host1x_kunit_list_free, host1x_memory_context_list_free,
@@ -278,11 +279,34 @@ static void host1x_context_without_iommu_fails(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, context_bus_kunit_has("host1x-ctx.0"));
 }
 
+/*
+ * With iommu.passthrough=1 the contexts get identity domains: host1x takes
+ * them as it did before it moved to the context device bus.
+ */
+static void host1x_context_passthrough(struct kunit *test)
+{
+	u32 map[] = { 0, iommu_kunit_phandle(test), HOST1X_KUNIT_SID_PASSTHROUGH, 1 };
+	struct iommu_domain *domain;
+	struct host1x *host;
+
+	host = host1x_kunit_host(test, host1x_kunit_node(test, "pt", map, ARRAY_SIZE(map)),
+				 "pt");
+	iommu_kunit_default_passthrough(test);
+	KUNIT_ASSERT_EQ(test, 0, host1x_memory_context_list_init(host));
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, host1x_kunit_list_free,
+							   &host->context_list));
+	KUNIT_ASSERT_EQ(test, host->context_list.len, 1);
+	domain = iommu_get_domain_for_dev(host->context_list.devs[0].dev);
+	KUNIT_ASSERT_NOT_NULL(test, domain);
+	KUNIT_EXPECT_EQ(test, domain->type, IOMMU_DOMAIN_IDENTITY);
+}
+
 static struct kunit_case host1x_context_test_cases[] = {
 	KUNIT_CASE(host1x_context_list_init_creates_devices),
 	KUNIT_CASE(host1x_context_alloc_put),
 	KUNIT_CASE(host1x_context_none_without_iommu_map),
 	KUNIT_CASE(host1x_context_without_iommu_fails),
+	KUNIT_CASE(host1x_context_passthrough),
 	{}
 };
 
