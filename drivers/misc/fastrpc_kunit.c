@@ -28,6 +28,7 @@
 
 #define FASTRPC_KUNIT_SID	0x400	/* CBs 0x401 to 0x403 */
 #define FASTRPC_KUNIT_SID_FAIL	0x410	/* CBs 0x411 and 0x412 */
+#define FASTRPC_KUNIT_SID_FAULTS	0x420	/* CBs 0x421 and 0x422 */
 
 /* What the channel looked like when a device node was registered. */
 struct fastrpc_kunit_node {
@@ -365,6 +366,60 @@ static void fastrpc_probe_fails_without_iommu(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, context_bus_kunit_count(NULL), before);
 }
 
+/*
+ * Fail the n-th allocation of the probe, for n = 1, 2, ... until a probe
+ * meets no fault: a failed probe leaves no context device and no device
+ * node, and the next probe succeeds. Needs failslab and fail_page_alloc
+ * with ignore-gfp-wait cleared (make test-debug).
+ */
+static void fastrpc_probe_fault_injection(struct kunit *test)
+{
+	u32 smmu = iommu_kunit_phandle(test);
+	const struct fastrpc_kunit_cb cbs[] = {
+		{ FASTRPC_KUNIT_SID_FAULTS + 1, smmu, 0 },
+		{ FASTRPC_KUNIT_SID_FAULTS + 2, smmu, 2 },
+	};
+	unsigned int n, refused = 0, absorbed = 0;
+	struct rpmsg_device *rpdev;
+	struct device *dev;
+	bool fired;
+
+	if (!IS_ENABLED(CONFIG_FAULT_INJECTION))
+		kunit_skip(test, "needs CONFIG_FAULT_INJECTION (make test-debug)");
+	rpdev = fastrpc_kunit_register(test, fastrpc_kunit_channel(test, FASTRPC_KUNIT_SID_FAULTS,
+								   cbs, ARRAY_SIZE(cbs)));
+	dev = &rpdev->dev;
+	KUNIT_ASSERT_NOT_NULL(test, dev->driver);
+
+	for (n = 1; n < 100000; n++) {
+		device_release_driver(dev);
+		KUNIT_ASSERT_EQ(test, context_bus_kunit_count(dev), 0);
+		context_bus_kunit_fault_arm(n);
+		KUNIT_EXPECT_GE(test, device_attach(dev), 0);
+		fired = context_bus_kunit_fault_fired();
+		if (dev->driver) {
+			KUNIT_EXPECT_EQ_MSG(test, context_bus_kunit_count(dev), 2, "fault %u", n);
+			KUNIT_EXPECT_NOT_NULL(test, dev_get_drvdata(dev));
+		} else {
+			KUNIT_EXPECT_EQ_MSG(test, context_bus_kunit_count(dev), 0, "fault %u", n);
+			KUNIT_EXPECT_NULL(test, dev_get_drvdata(dev));
+		}
+		if (!fired) {
+			KUNIT_EXPECT_NOT_NULL(test, dev->driver);
+			break;
+		}
+		if (dev->driver)
+			absorbed++;
+		else
+			refused++;
+		if (test->status == KUNIT_FAILURE)
+			break;
+	}
+	kunit_info(test, "%u fault points: %u refused, %u absorbed\n", n - 1, refused, absorbed);
+	if (n == 1)
+		kunit_skip(test, CONTEXT_BUS_KUNIT_NO_FAULT);
+}
+
 static int fastrpc_kunit_init(struct kunit *test)
 {
 	struct fastrpc_kunit *fk;
@@ -380,6 +435,7 @@ static int fastrpc_kunit_init(struct kunit *test)
 static struct kunit_case fastrpc_test_cases[] = {
 	KUNIT_CASE(fastrpc_probe_creates_cbs_before_nodes),
 	KUNIT_CASE(fastrpc_probe_fails_without_iommu),
+	KUNIT_CASE(fastrpc_probe_fault_injection),
 	{}
 };
 

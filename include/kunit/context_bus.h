@@ -6,8 +6,10 @@
 #ifndef _KUNIT_CONTEXT_BUS_H
 #define _KUNIT_CONTEXT_BUS_H
 
+#include <linux/compiler.h>
 #include <linux/context_bus.h>
 #include <linux/device.h>
+#include <linux/sched.h>
 
 struct context_bus_kunit_count {
 	const struct device *parent;
@@ -51,6 +53,44 @@ static inline bool context_bus_kunit_has(const char *name)
 	dev = bus_find_device_by_name(&context_device_bus_type, NULL, name);
 	put_device(dev);
 	return dev;
+}
+
+/* Why a fault-injection sweep in which no fault fired is skipped */
+#define CONTEXT_BUS_KUNIT_NO_FAULT \
+	"no fault point fired: needs failslab and fail_page_alloc with ignore-gfp-wait off (make test-debug)"
+
+/**
+ * context_bus_kunit_fault_arm() - fail the n-th fault point of what follows
+ * @n: the fault point to fail, counted from 1, in the current task; 0 for
+ *	none
+ *
+ * Fault points are the allocations failslab and fail_page_alloc may fail:
+ * where they ignore sleeping allocations (their default), none is counted.
+ * Without CONFIG_FAULT_INJECTION nothing is failed.
+ */
+static inline void context_bus_kunit_fault_arm(unsigned int n)
+{
+#ifdef CONFIG_FAULT_INJECTION
+	WRITE_ONCE(current->fail_nth, n);
+#endif
+}
+
+/**
+ * context_bus_kunit_fault_fired() - disarm, and tell whether the fault fired
+ *
+ * Return: true if the fault point context_bus_kunit_fault_arm() named was
+ * reached and failed since.
+ */
+static inline bool context_bus_kunit_fault_fired(void)
+{
+#ifdef CONFIG_FAULT_INJECTION
+	bool fired = !READ_ONCE(current->fail_nth);
+
+	WRITE_ONCE(current->fail_nth, 0);
+	return fired;
+#else
+	return false;
+#endif
 }
 
 #endif /* _KUNIT_CONTEXT_BUS_H */

@@ -347,6 +347,76 @@ mod tests {
         Ok(())
     }
 
+    /// Fails the `n`-th fault point of `f`'s allocations (0: none) and tells whether it was
+    /// reached.
+    #[cfg(CONFIG_FAULT_INJECTION)]
+    fn with_fault<T>(n: u32, f: impl FnOnce() -> T) -> (T, bool) {
+        let task = crate::task::Task::current_raw();
+        // SAFETY: `task` is the current task, alive during the call; only it reads `fail_nth`.
+        unsafe { (*task).fail_nth = n };
+        let ret = f();
+        // SAFETY: As above.
+        let fired = n != 0 && unsafe { (*task).fail_nth } == 0;
+        // SAFETY: As above.
+        unsafe { (*task).fail_nth = 0 };
+        (ret, fired)
+    }
+
+    /// Fails the `n`-th allocation of a `create()`, for n = 1, 2, ... until a create meets
+    /// no fault: every failed create leaves the bus as it was and the stream free for the next.
+    /// Meaningful where failslab and fail_page_alloc fail `GFP_KERNEL` allocations
+    /// (`make test-debug`); elsewhere no fault point fires and it checks one create.
+    #[cfg(CONFIG_FAULT_INJECTION)]
+    #[test]
+    fn create_survives_every_fault() -> Result {
+        let np = map_provider()?;
+        // SAFETY: `np` is a referenced OF node; `FwNode` is a transparent `fwnode_handle`.
+        let node = unsafe { &*(&raw mut (*np.as_ptr()).fwnode).cast::<FwNode>() };
+        let parent = faux::Registration::new(c"rust-context-bus-test", None)?;
+        let parent: &faux::Device<Bound> = parent.as_ref();
+        let before = bus_device_count();
+        let create = || {
+            ContextDevice::create(
+                parent.as_ref(),
+                node,
+                FN_ID,
+                DmaMask::new::<32>(),
+                Some(0x1000_0000..0x2000_0000),
+            )
+        };
+
+        let (mut refused, mut absorbed, mut n) = (0u32, 0u32, 1u32);
+        loop {
+            let (reg, fired) = with_fault(n, create);
+            if !fired {
+                assert!(reg.is_ok());
+                break;
+            }
+            match reg {
+                Ok(reg) => {
+                    absorbed += 1;
+                    // SAFETY: `reg` is a registered device.
+                    assert!(!unsafe { (*reg.as_ref().as_raw()).iommu_group }.is_null());
+                }
+                Err(_) => refused += 1,
+            }
+            assert_eq!(bus_device_count(), before);
+            // The stream is free again.
+            drop(create()?);
+            n += 1;
+        }
+        crate::pr_info!(
+            "rust_context_bus: {} fault points: {} refused, {} absorbed\n",
+            n - 1,
+            refused,
+            absorbed
+        );
+        // SAFETY: Referenced by `map_provider()`.
+        unsafe { bindings::of_node_put(np.as_ptr()) };
+        assert_eq!(bus_device_count(), before);
+        Ok(())
+    }
+
     #[test]
     fn create_refuses_an_empty_window() -> Result {
         let np = map_provider()?;

@@ -52,6 +52,7 @@
 #define CTX_SID_CONCURRENT	0x340	/* CTX_THREADS * 2 + CTX_DEVM_CONTEXTS */
 #define CTX_SID_DMA_RANGES	0x350
 #define CTX_SID_IDENTITY	0x358
+#define CTX_SID_FAULTS		0x360	/* one per case of ctx_fault_cases[] */
 
 #define CTX_MB(n)		((u64)(n) * SZ_1M)
 #define CTX_CYCLES		1000
@@ -1139,6 +1140,137 @@ static void context_bus_identity_domain(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, domain->type, IOMMU_DOMAIN_IDENTITY);
 }
 
+/* One create, made to fail at its @n-th fault point (0: none). */
+struct ctx_fault_call {
+	struct context_device *cdev;
+	struct device *parent;		/* the devm path's own parent, or NULL */
+	bool fired;			/* the @n-th fault point was reached */
+};
+
+static void ctx_fault_create(struct kunit *test, struct ctx_env *env,
+			     const struct context_device_info *info, bool devm,
+			     unsigned int n, struct ctx_fault_call *call)
+{
+	static atomic_t serial = ATOMIC_INIT(0);
+	char name[32];
+
+	call->parent = NULL;
+	if (devm) {
+		snprintf(name, sizeof(name), "ctxbus-fault-%d", atomic_inc_return(&serial));
+		call->parent = kunit_device_register(test, name);
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, call->parent);
+	}
+	context_bus_kunit_fault_arm(n);
+	call->cdev = devm ? devm_context_device_create(call->parent, info) :
+			    context_device_create(env->parent, info);
+	call->fired = context_bus_kunit_fault_fired() && n;
+}
+
+static void ctx_fault_destroy(struct kunit *test, struct ctx_fault_call *call)
+{
+	if (call->parent)
+		kunit_device_unregister(test, call->parent);
+	else if (!IS_ERR_OR_NULL(call->cdev))
+		context_device_destroy(call->cdev);
+}
+
+/* A clean create on the stream: it must succeed, in a group of id @*group_id. */
+static void ctx_fault_expect_clean(struct kunit *test, struct ctx_env *env,
+				   const struct context_device_info *info, bool devm,
+				   unsigned int n, int *group_id)
+{
+	struct ctx_fault_call call;
+	struct iommu_group *group;
+
+	ctx_fault_create(test, env, info, devm, 0, &call);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL_MSG(test, call.cdev, "after fault %u: %pe", n, call.cdev);
+	group = iommu_group_get(&call.cdev->dev);
+	KUNIT_EXPECT_NOT_NULL(test, group);
+	if (group) {
+		/* A group leaked by a failed create would hold the lowest free id. */
+		if (*group_id < 0)
+			*group_id = iommu_group_id(group);
+		KUNIT_EXPECT_EQ_MSG(test, iommu_group_id(group), *group_id, "after fault %u", n);
+		iommu_group_put(group);
+	}
+	ctx_fault_destroy(test, &call);
+}
+
+/* Each fault-injection case: one device-tree model, window or not, devm or not. */
+struct ctx_fault_case {
+	const char *desc;
+	bool iommus;
+	bool window;
+	bool devm;
+};
+
+static const struct ctx_fault_case ctx_fault_cases[] = {
+	{ "iommu-map", false, false, false },
+	{ "iommu-map, window", false, true, false },
+	{ "iommus", true, false, false },
+	{ "iommus, window", true, true, false },
+	{ "iommu-map, window, devm", false, true, true },
+};
+
+KUNIT_ARRAY_PARAM_DESC(ctx_fault, ctx_fault_cases, desc);
+
+/*
+ * Fail the n-th fault point (allocations, through failslab and
+ * fail_page_alloc) of a create, for n = 1, 2, ... until a create meets no
+ * fault: every failed create leaves the bus, the IOMMU groups and the
+ * stream as they were. A create that absorbs its fault must still return
+ * a fully usable device. Needs failslab and fail_page_alloc with
+ * ignore-gfp-wait cleared, as `make test-debug` sets them.
+ */
+static void context_bus_fault_injection(struct kunit *test)
+{
+	const struct ctx_fault_case *c = test->param_value;
+	struct context_device_info info = { .dma_mask = DMA_BIT_MASK(32) };
+	unsigned int n, before, failed = 0, absorbed = 0;
+	struct ctx_fault_call call;
+	struct ctx_env env;
+	int group_id = -1;
+
+	if (!IS_ENABLED(CONFIG_FAULT_INJECTION))
+		kunit_skip(test, "needs CONFIG_FAULT_INJECTION (make test-debug)");
+
+	ctx_env_init(test, &env, CTX_SID_FAULTS + (c - ctx_fault_cases));
+	info.np = c->iommus ? ctx_add_client(test, &env, "ctx", env.smmu, env.sid) :
+			      ctx_add_map(test, &env, &env.sid, 1);
+	if (c->window) {
+		info.iova_start = CTX_MB(16);
+		info.iova_size = CTX_MB(16);
+	}
+	before = context_bus_kunit_count(NULL);
+	ctx_fault_expect_clean(test, &env, &info, c->devm, 0, &group_id);
+
+	for (n = 1; n < 100000; n++) {
+		ctx_fault_create(test, &env, &info, c->devm, n, &call);
+		if (!call.fired) {
+			KUNIT_EXPECT_FALSE(test, IS_ERR_OR_NULL(call.cdev));
+			ctx_fault_destroy(test, &call);
+			break;
+		}
+		if (IS_ERR_OR_NULL(call.cdev)) {
+			failed++;
+			KUNIT_EXPECT_TRUE_MSG(test, IS_ERR(call.cdev), "fault %u", n);
+		} else {
+			absorbed++;
+			ctx_expect_usable(test, call.cdev, c->devm ? call.parent : env.parent,
+					  &info);
+		}
+		ctx_fault_destroy(test, &call);
+		KUNIT_EXPECT_EQ_MSG(test, context_bus_kunit_count(NULL), before, "fault %u", n);
+		ctx_fault_expect_clean(test, &env, &info, c->devm, n, &group_id);
+		if (test->status == KUNIT_FAILURE)
+			break;
+	}
+	kunit_info(test, "%s: %u fault points: %u refused, %u absorbed\n",
+		   c->desc, n - 1, failed, absorbed);
+	if (n == 1)
+		kunit_skip(test, CONTEXT_BUS_KUNIT_NO_FAULT);
+}
+
 static struct kunit_case context_bus_test_cases[] = {
 	KUNIT_CASE(context_bus_iommu_map_devices_are_isolated),
 	KUNIT_CASE(context_bus_iommus_devices_are_isolated),
@@ -1161,6 +1293,7 @@ static struct kunit_case context_bus_test_cases[] = {
 	KUNIT_CASE(context_bus_window_is_reserved_region),
 	KUNIT_CASE(context_bus_window_within_dma_ranges),
 	KUNIT_CASE(context_bus_identity_domain),
+	KUNIT_CASE_PARAM(context_bus_fault_injection, ctx_fault_gen_params),
 	{}
 };
 

@@ -35,6 +35,7 @@
 #define HOST1X_KUNIT_SID_ALLOC		0x320	/* 0x320 and 0x321 */
 #define HOST1X_KUNIT_SID_CLIENT		0x3e0
 #define HOST1X_KUNIT_SID_PASSTHROUGH	0x3e8
+#define HOST1X_KUNIT_SID_FAULTS		0x3d0	/* 0x3d0 and 0x3d1 */
 #define HOST1X_KUNIT_SID_NO_IOMMU	0x3f0
 
 KUNIT_DEFINE_ACTION_WRAPPER(host1x_kunit_list_free, host1x_memory_context_list_free,
@@ -301,12 +302,63 @@ static void host1x_context_passthrough(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, domain->type, IOMMU_DOMAIN_IDENTITY);
 }
 
+/*
+ * Fail the n-th allocation of host1x_memory_context_list_init(), for n = 1,
+ * 2, ... until it meets no fault: a failed init leaves no context device
+ * and an empty list. Needs failslab and fail_page_alloc with
+ * ignore-gfp-wait cleared (make test-debug).
+ */
+static void host1x_context_list_init_fault_injection(struct kunit *test)
+{
+	u32 map[] = { 0, iommu_kunit_phandle(test), HOST1X_KUNIT_SID_FAULTS, 2 };
+	unsigned int n, before, refused = 0, absorbed = 0;
+	struct host1x_memory_context_list *cdl;
+	struct host1x *host;
+	bool fired;
+	int err;
+
+	if (!IS_ENABLED(CONFIG_FAULT_INJECTION))
+		kunit_skip(test, "needs CONFIG_FAULT_INJECTION (make test-debug)");
+	host = host1x_kunit_host(test, host1x_kunit_node(test, "faults", map, ARRAY_SIZE(map)),
+				 "faults");
+	cdl = &host->context_list;
+	before = context_bus_kunit_count(NULL);
+
+	for (n = 1; n < 100000; n++) {
+		context_bus_kunit_fault_arm(n);
+		err = host1x_memory_context_list_init(host);
+		fired = context_bus_kunit_fault_fired();
+		if (err) {
+			KUNIT_EXPECT_EQ_MSG(test, cdl->len, 0, "fault %u: %d", n, err);
+			KUNIT_EXPECT_NULL(test, cdl->devs);
+		} else {
+			KUNIT_EXPECT_EQ_MSG(test, cdl->len, 2, "fault %u", n);
+			host1x_memory_context_list_free(cdl);
+		}
+		KUNIT_EXPECT_EQ_MSG(test, context_bus_kunit_count(NULL), before, "fault %u", n);
+		if (!fired) {
+			KUNIT_EXPECT_EQ(test, err, 0);
+			break;
+		}
+		if (err)
+			refused++;
+		else
+			absorbed++;
+		if (test->status == KUNIT_FAILURE)
+			break;
+	}
+	kunit_info(test, "%u fault points: %u refused, %u absorbed\n", n - 1, refused, absorbed);
+	if (n == 1)
+		kunit_skip(test, CONTEXT_BUS_KUNIT_NO_FAULT);
+}
+
 static struct kunit_case host1x_context_test_cases[] = {
 	KUNIT_CASE(host1x_context_list_init_creates_devices),
 	KUNIT_CASE(host1x_context_alloc_put),
 	KUNIT_CASE(host1x_context_none_without_iommu_map),
 	KUNIT_CASE(host1x_context_without_iommu_fails),
 	KUNIT_CASE(host1x_context_passthrough),
+	KUNIT_CASE(host1x_context_list_init_fault_injection),
 	{}
 };
 
