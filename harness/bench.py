@@ -64,6 +64,19 @@ def main(path):
                 [[r['model'], spread(r['create']), spread(r['destroy']), spread(r['both']),
                   r['floor'], r['platform']] for r in rows['latency']]))
     print()
+    for r in rows.get('floorsplit', []):
+        print('The floor step by step, microseconds (median, n=%s): create = device_add() %s '
+              '+ iommu_probe_device() %s; destroy = iommu_release_device() %s + device_del() '
+              'and put_device() %s' % (r['n'], us(r['device_add']), us(r['iommu_probe_device']),
+                                       us(r['iommu_release_device']), us(r['device_del'])))
+        print()
+    for r in rows.get('pieces', []):
+        print('Pieces of context_device_create() beyond the floor, timed alone, microseconds '
+              '(median, n=%s): of_map_iommu_id() %s, name check on an empty bus %s, '
+              'iommu_device_use_default_domain() + unuse %s'
+              % (r['n'], us(r['of_map_iommu_id']), us(r['name_check_empty']),
+                 us(r['use_unuse_default_domain'])))
+        print()
 
     levels = []
     scal = {}

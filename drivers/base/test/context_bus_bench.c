@@ -157,8 +157,9 @@ static void bench_floor_release(struct device *dev)
 	kfree(container_of(dev, struct bench_floor, dev));
 }
 
+/* @added, if not NULL, gets the time device_add() returned at. */
 static void *__bench_floor_create(struct bench *b, const struct bus_type *bus,
-				  unsigned int slot)
+				  unsigned int slot, u64 *added)
 {
 	struct bench_floor *f;
 	int ret;
@@ -180,6 +181,8 @@ static void *__bench_floor_create(struct bench *b, const struct bus_type *bus,
 		ret = device_add(&f->dev);
 	if (ret)
 		goto put;
+	if (added)
+		*added = ktime_get_ns();
 	ret = iommu_probe_device(&f->dev);
 	if (!ret && !device_iommu_mapped(&f->dev))
 		ret = -ENODEV;
@@ -195,12 +198,12 @@ put:
 
 static void *bench_floor_create(struct bench *b, unsigned int slot)
 {
-	return __bench_floor_create(b, &bench_floor_bus, slot);
+	return __bench_floor_create(b, &bench_floor_bus, slot, NULL);
 }
 
 static void *bench_floor_attrs_create(struct bench *b, unsigned int slot)
 {
-	return __bench_floor_create(b, &bench_floor_attrs_bus, slot);
+	return __bench_floor_create(b, &bench_floor_attrs_bus, slot, NULL);
 }
 
 static void bench_floor_destroy(void *p)
@@ -500,13 +503,18 @@ static void bench_ratio(char *buf, size_t len, u64 a, u64 b)
  */
 static void context_bus_bench_latency(struct kunit *test)
 {
-	u64 *create[M_COUNT], *destroy[M_COUNT], *both[M_COUNT];
+	u64 *create[M_COUNT], *destroy[M_COUNT], *both[M_COUNT], *split[7];
 	struct bench_stat sc[M_COUNT], sd[M_COUNT], sb[M_COUNT];
 	unsigned int i, j, m, order[M_COUNT];
+	struct device *fdev;
 	struct bench b;
 	char r1[16], r2[16];
 
 	bench_init(test, &b, "latency", BENCH_SLOTS);
+	for (j = 0; j < ARRAY_SIZE(split); j++) {
+		split[j] = kunit_kcalloc(test, BENCH_N, sizeof(u64), GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, split[j]);
+	}
 	for (m = 0; m < M_COUNT; m++) {
 		create[m] = kunit_kcalloc(test, BENCH_N, sizeof(u64), GFP_KERNEL);
 		destroy[m] = kunit_kcalloc(test, BENCH_N, sizeof(u64), GFP_KERNEL);
@@ -545,6 +553,59 @@ static void context_bus_bench_latency(struct kunit *test)
 	}
 	bench_unquiet(test);
 
+	/* The floor step by step: driver core, then IOMMU core, and back. */
+	bench_quiet(test);
+	for (i = 0; i < BENCH_N; i++) {
+		u64 t0, t1, t2, t3, t4;
+
+		t0 = ktime_get_ns();
+		fdev = __bench_floor_create(&b, &bench_floor_bus, BENCH_SLOT_A, &t1);
+		t2 = ktime_get_ns();
+		KUNIT_ASSERT_FALSE_MSG(test, IS_ERR(fdev), "floor: %pe", fdev);
+		iommu_release_device(fdev);
+		t3 = ktime_get_ns();
+		device_del(fdev);
+		put_device(fdev);
+		t4 = ktime_get_ns();
+		split[0][i] = t1 - t0;
+		split[1][i] = t2 - t1;
+		split[2][i] = t3 - t2;
+		split[3][i] = t4 - t3;
+	}
+
+	/*
+	 * Pieces of what context_device_create() does beyond the floor, timed
+	 * on their own on a floor device: the request's iommu-map lookup, the
+	 * name check on an empty bus, taking and giving back the group's
+	 * default domain.
+	 */
+	fdev = bench_floor_create(&b, BENCH_SLOT_A);
+	KUNIT_ASSERT_FALSE_MSG(test, IS_ERR(fdev), "floor: %pe", fdev);
+	for (i = 0; i < BENCH_N; i++) {
+		struct of_phandle_args args;
+		struct device *found;
+		u64 t0, t1, t2, t3;
+		int ret;
+
+		t0 = ktime_get_ns();
+		ret = of_map_iommu_id(b.map, BENCH_SLOT_A, &args);
+		if (!ret)
+			of_node_put(args.np);
+		t1 = ktime_get_ns();
+		found = bus_find_device_by_name(&context_device_bus_type, NULL,
+						"ctxbench-latency:ctx.none");
+		put_device(found);
+		t2 = ktime_get_ns();
+		if (!iommu_device_use_default_domain(fdev))
+			iommu_device_unuse_default_domain(fdev);
+		t3 = ktime_get_ns();
+		split[4][i] = t1 - t0;
+		split[5][i] = t2 - t1;
+		split[6][i] = t3 - t2;
+	}
+	bench_floor_destroy(fdev);
+	bench_unquiet(test);
+
 	for (m = 0; m < M_COUNT; m++) {
 		sc[m] = bench_stat(create[m], BENCH_N);
 		sd[m] = bench_stat(destroy[m], BENCH_N);
@@ -560,6 +621,15 @@ static void context_bus_bench_latency(struct kunit *test)
 			   sd[m].median, sd[m].p10, sd[m].p90,
 			   sb[m].median, sb[m].p10, sb[m].p90, r1, r2);
 	}
+	kunit_info(test,
+		   "ctxbench: floorsplit n=%u device_add=%llu iommu_probe_device=%llu iommu_release_device=%llu device_del=%llu\n",
+		   BENCH_N, bench_stat(split[0], BENCH_N).median,
+		   bench_stat(split[1], BENCH_N).median, bench_stat(split[2], BENCH_N).median,
+		   bench_stat(split[3], BENCH_N).median);
+	kunit_info(test,
+		   "ctxbench: pieces n=%u of_map_iommu_id=%llu name_check_empty=%llu use_unuse_default_domain=%llu\n",
+		   BENCH_N, bench_stat(split[4], BENCH_N).median,
+		   bench_stat(split[5], BENCH_N).median, bench_stat(split[6], BENCH_N).median);
 }
 
 /*
