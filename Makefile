@@ -6,11 +6,12 @@
 SHELL := /bin/bash
 H := harness
 
-.PHONY: help setup fetch tree build test run shell matrix refresh-patch new-patch clean distclean
+.PHONY: help setup fetch tree build test bench run shell matrix refresh-patch new-patch clean distclean
 
 help:
 	@echo 'make run            build, boot under QEMU virt+SMMUv3, print the IOMMU groups'
 	@echo 'make test           build and run every KUnit suite (make test SUITES="of_iommu*")'
+	@echo 'make bench          build, run the context bus benchmark, print its tables'
 	@echo 'make shell          like run, with an interactive shell'
 	@echo 'make setup|fetch|tree|build   the single steps run and test take'
 	@echo 'make matrix         build the users as modules, and a kernel without Rust (slow)'
@@ -32,6 +33,9 @@ build: tree
 
 test: tree
 	@bash $(H)/test.sh $(SUITES)
+
+bench: tree
+	@bash $(H)/bench.sh
 
 run: tree
 	@bash $(H)/run.sh
