@@ -50,3 +50,20 @@ kunit_py() {
 		--make_options="LLVM=$LLVM_SUFFIX" \
 		--jobs="$(jobs)" "$@"
 }
+
+# The busybox initramfs of `make run` and `make test-debug`, written to
+# $1/initramfs.cpio: busybox from Debian's arm64 busybox-static and the
+# scripts of harness/initramfs/.
+make_initramfs() {
+	local dir=$1 deb root
+	deb=$(ls "$CACHE"/debs/busybox-static_*_arm64.deb 2>/dev/null | tail -n 1)
+	[ -n "$deb" ] || die "no arm64 busybox-static in $CACHE/debs" "run 'make fetch'"
+	root=$dir/root
+	rm -rf "$root"
+	mkdir -p "$root"/{bin,proc,sys,dev}
+	dpkg-deb --fsys-tarfile "$deb" | tar -xO ./bin/busybox >"$root/bin/busybox"
+	chmod 755 "$root/bin/busybox"
+	install -m 755 "$REPO"/harness/initramfs/init "$root/init"
+	install -m 755 "$REPO"/harness/initramfs/report "$root/bin/report"
+	(cd "$root" && find . | cpio -o -H newc --quiet) >"$dir/initramfs.cpio"
+}
