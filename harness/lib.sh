@@ -65,5 +65,6 @@ make_initramfs() {
 	chmod 755 "$root/bin/busybox"
 	install -m 755 "$REPO"/harness/initramfs/init "$root/init"
 	install -m 755 "$REPO"/harness/initramfs/report "$root/bin/report"
+	install -m 755 "$REPO"/harness/initramfs/kunit-debug "$root/bin/kunit-debug"
 	(cd "$root" && find . | cpio -o -H newc --quiet) >"$dir/initramfs.cpio"
 }
