@@ -11,7 +11,8 @@
 #   lockdep: N reports
 #   kmemleak: N leaks
 # Fails if any count but "passed" and "skipped" is not zero, if no test
-# ran, or on a kernel splat no test declared (see unexpected_splats).
+# ran, or on a warning or stack dump no test declared (see
+# unexpected_splats in lib.sh).
 #
 # Argument: a glob of suite names, e.g. 'of_iommu*' (default: all).
 
@@ -116,5 +117,6 @@ bad=
 [ "$kasan" -eq 0 ] || bad+=" KASAN,"
 [ "$lockdep" -eq 0 ] || bad+=" lockdep,"
 [ "$leaks" -eq 0 ] || bad+=" kmemleak (${DBGDIR#"$REPO"/}/kmemleak.txt),"
+unexpected_splats "$DBGDIR/kernel.log" >&2 || bad+=" warnings or stack dumps no test declared,"
 [ -z "$bad" ] || die "the debug run found:${bad%,} (kernel log: ${DBGDIR#"$REPO"/}/kernel.log)" \
 		     "decode a trace: scripts/decode_stacktrace.sh ${BUILD#"$REPO"/}/vmlinux < trace (in ${TREE#"$REPO"/})"
