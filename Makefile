@@ -6,18 +6,19 @@
 SHELL := /bin/bash
 H := harness
 
-.PHONY: help setup fetch tree build test bench run shell matrix refresh-patch new-patch clean distclean
+.PHONY: help setup fetch tree build test test-debug bench run shell matrix refresh-patch new-patch clean distclean
 
 help:
 	@echo 'make run            build, boot under QEMU virt+SMMUv3, print the IOMMU groups'
 	@echo 'make test           build and run every KUnit suite (make test SUITES="of_iommu*")'
+	@echo 'make test-debug     the suites in a KASAN, lockdep, kmemleak, fault-injection kernel (slow)'
 	@echo 'make bench          build, run the context bus benchmark, print its tables'
 	@echo 'make shell          like run, with an interactive shell'
 	@echo 'make setup|fetch|tree|build   the single steps run and test take'
 	@echo 'make matrix         build the users as modules, and a kernel without Rust (slow)'
 	@echo 'make refresh-patch PATCH=patches/x.patch [FILES="a.c"]   carry tree edits back'
 	@echo 'make new-patch NAME=subsys-change FILES="a.c b.h"        start a new patch'
-	@echo 'make clean          drop build output (out/build, out/run); distclean: all of out/'
+	@echo 'make clean          drop build output (out/build, out/run, out/build-debug, out/debug); distclean: all of out/'
 
 setup:
 	@bash $(H)/setup.sh
@@ -33,6 +34,9 @@ build: tree
 
 test: tree
 	@bash $(H)/test.sh $(SUITES)
+
+test-debug: tree
+	@bash $(H)/test-debug.sh $(SUITES)
 
 bench: tree
 	@bash $(H)/bench.sh
@@ -53,7 +57,7 @@ new-patch:
 	@bash $(H)/patch.sh new $(NAME) $(FILES)
 
 clean:
-	@source $(H)/lib.sh && rm -rf "$$BUILD" "$$RUNDIR" "$$OUT"/*.log
+	@source $(H)/lib.sh && rm -rf "$$BUILD" "$$OUT"/build-debug "$$RUNDIR" "$$OUT"/debug "$$OUT"/*.log
 
 distclean:
 	@source $(H)/lib.sh && rm -rf "$$OUT"

@@ -50,3 +50,52 @@ kunit_py() {
 		--make_options="LLVM=$LLVM_SUFFIX" \
 		--jobs="$(jobs)" "$@"
 }
+
+# The busybox initramfs of `make run` and `make test-debug`, written to
+# $1/initramfs.cpio: busybox from Debian's arm64 busybox-static and the
+# scripts of harness/initramfs/.
+make_initramfs() {
+	local dir=$1 deb root
+	deb=$(ls "$CACHE"/debs/busybox-static_*_arm64.deb 2>/dev/null | tail -n 1)
+	[ -n "$deb" ] || die "no arm64 busybox-static in $CACHE/debs" "run 'make fetch'"
+	root=$dir/root
+	rm -rf "$root"
+	mkdir -p "$root"/{bin,proc,sys,dev}
+	dpkg-deb --fsys-tarfile "$deb" | tar -xO ./bin/busybox >"$root/bin/busybox"
+	chmod 755 "$root/bin/busybox"
+	install -m 755 "$REPO"/harness/initramfs/init "$root/init"
+	install -m 755 "$REPO"/harness/initramfs/report "$root/bin/report"
+	install -m 755 "$REPO"/harness/initramfs/kunit-debug "$root/bin/kunit-debug"
+	(cd "$root" && find . | cpio -o -H newc --quiet) >"$dir/initramfs.cpio"
+}
+
+# Print the kernel splats of the console log $1 that no test declared, and
+# fail if there is any: a WARN or BUG banner, an Oops, or a stack dump
+# ("Call trace:", which dump_stack() prints too).  A test that dumps the
+# stack on purpose brackets it with two lines (kunit_expect_stack_dump()
+# of <kunit/expect_stack_dump.h> prints them):
+#   context-bus-kunit: expect stack dump: <test>: <reason>
+#   context-bus-kunit: end of expected stack dump
+# Between them "Call trace:", "WARNING:" and "cut here" are excused;
+# "BUG:" (KASAN among them) and "Internal error:" never are.  A begin
+# marker without its end fails too.  Prints each line found with its line
+# number, and the first frames of a stack dump.
+unexpected_splats() {
+	sed 's/\x1b\[[0-9;]*m//g' "$1" | awk '
+		/context-bus-kunit: expect stack dump: / {
+			if (open) { print "nested expected stack dump: " $0; bad = 1 }
+			open = NR; next
+		}
+		/context-bus-kunit: end of expected stack dump/ {
+			if (!open) { print "end marker without a begin: " $0; bad = 1 }
+			open = 0; next
+		}
+		frames > 0 { print; frames--; next }
+		/BUG: |Internal error: / { print NR ": " $0; bad = 1; next }
+		/WARNING: |cut here \]/ { if (!open) { print NR ": " $0; bad = 1 }; next }
+		/Call trace:/ { if (!open) { print NR ": " $0; bad = 1; frames = 6 }; next }
+		END {
+			if (open) { print "expected stack dump of line " open " never ended"; bad = 1 }
+			exit bad
+		}'
+}

@@ -15,17 +15,7 @@ say "building the kernel (kunit.py build)"
 kunit_py build >"$OUT/build.log" 2>&1 ||
 	{ tail -n 30 "$OUT/build.log" >&2; die "kernel build failed (log: ${OUT#"$REPO"/}/build.log)"; }
 
-# Initramfs: busybox from Debian's arm64 busybox-static and our scripts.
-deb=$(ls "$CACHE"/debs/busybox-static_*_arm64.deb 2>/dev/null | tail -n 1)
-[ -n "$deb" ] || die "no arm64 busybox-static in $CACHE/debs" "run 'make fetch'"
-root=$RUNDIR/root
-rm -rf "$root"
-mkdir -p "$root"/{bin,proc,sys,dev}
-dpkg-deb --fsys-tarfile "$deb" | tar -xO ./bin/busybox >"$root/bin/busybox"
-chmod 755 "$root/bin/busybox"
-install -m 755 "$REPO"/harness/initramfs/init "$root/init"
-install -m 755 "$REPO"/harness/initramfs/report "$root/bin/report"
-(cd "$root" && find . | cpio -o -H newc --quiet) >"$RUNDIR/initramfs.cpio"
+make_initramfs "$RUNDIR"
 
 mapfile -t qemu < <(python3 "$REPO/harness/qemu_cmd.py" "$TREE" "$TREE/$QEMU_CONFIG" "$BUILD")
 cmdline=${qemu[-1]#CMDLINE=}

@@ -4,7 +4,8 @@
 # Build the kernel and run every KUnit suite under QEMU virt + SMMUv3
 # through kunit.py, then print one line: "kunit: N passed, N failed"
 # (", N skipped" where any).  Fails if a test fails or crashes, if the
-# kernel panics or times out, or if no test ran.
+# kernel panics or times out, warns or dumps its stack where no test said
+# it would, or if no test ran.
 #
 # Arguments are passed to "kunit.py run", e.g. a suite glob: 'of_iommu*'.
 # Slow test cases (KUNIT_SPEED_SLOW: the benchmark of `make bench`) are
@@ -38,9 +39,10 @@ line="kunit: $passed passed, $failed failed"
 echo "$line"
 
 grep -q 'Kernel panic' "$log" && die "the kernel panicked (log: ${log#"$REPO"/})"
-# A test that passes while the kernel warns has not passed.
-if grep -E 'WARNING: |BUG: |Internal error: |cut here ]' "$BUILD/test.log" >&2; then
-	die "the kernel logged a warning while the tests ran (log: ${BUILD#"$REPO"/}/test.log)"
+# A test that passes while the kernel warns or dumps its stack has not
+# passed, unless it declared the stack dump (see unexpected_splats).
+if ! unexpected_splats "$BUILD/test.log" >&2; then
+	die "the kernel logged a warning or a stack dump no test declared (log: ${BUILD#"$REPO"/}/test.log)"
 fi
 [ "$passed" -gt 0 ] || die "no test ran"
 [ "$failed" -eq 0 ] && [ "$rc" -eq 0 ] || die "KUnit failed (kunit.py exit $rc)"
