@@ -67,6 +67,7 @@ u32 iommu_kunit_phandle_node(struct kunit *test, bool absent_iommu)
 	snprintf(name, sizeof(name), "kunit-phandle-%x", phandle);
 	np = of_changeset_create_node(ocs, of_root, name);
 	KUNIT_ASSERT_NOT_NULL(test, np);
+	of_node_put_kunit(test, np);
 	KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_u32(ocs, np, "phandle", phandle));
 	if (absent_iommu) {
 		KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_u32(ocs, np, "#iommu-cells", 1));

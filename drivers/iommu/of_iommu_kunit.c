@@ -69,6 +69,7 @@ static struct device *add_iommu_client(struct kunit *test, u32 sid)
 	snprintf(name, sizeof(name), "iommu-kunit@%x", sid);
 	np = of_changeset_create_node(ocs, of_root, name);
 	KUNIT_ASSERT_NOT_NULL(test, np);
+	of_node_put_kunit(test, np);
 	add_iommus(test, ocs, np, sid);
 	KUNIT_ASSERT_EQ(test, 0, of_changeset_apply_kunit(test, ocs));
 
@@ -178,8 +179,10 @@ static struct device *add_ranged_client(struct kunit *test, u32 sid,
 	snprintf(name, sizeof(name), "iommu-kunit-ranges-%x", sid);
 	holder = of_changeset_create_node(ocs, of_root, name);
 	KUNIT_ASSERT_NOT_NULL(test, holder);
+	of_node_put_kunit(test, holder);
 	np = of_changeset_create_node(ocs, holder, "client");
 	KUNIT_ASSERT_NOT_NULL(test, np);
+	of_node_put_kunit(test, np);
 	add_iommus(test, ocs, np, sid);
 	KUNIT_ASSERT_EQ(test, 0, of_changeset_apply_kunit(test, ocs));
 

@@ -146,11 +146,19 @@ static void fastrpc_kunit_rpdev_release(struct device *dev)
 static struct rpmsg_device *fastrpc_kunit_register(struct kunit *test, struct device_node *np)
 {
 	struct fastrpc_kunit *fk = test->priv;
+	static atomic_t fastrpc_kunit_serial = ATOMIC_INIT(0);
 	struct fastrpc_kunit_rpdev *frp;
 	struct device *transport;
+	char name[64];
 	int ret;
 
-	transport = kunit_device_register(test, "fastrpc-kunit");
+	/*
+	 * A name of its own: with DEBUG_KOBJECT_RELEASE the driver of the
+	 * last test's transport keeps its sysfs name for a few seconds.
+	 */
+	snprintf(name, sizeof(name), "fastrpc-kunit-%pOFn-%x", np->parent,
+		 atomic_inc_return(&fastrpc_kunit_serial));
+	transport = kunit_device_register(test, name);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, transport);
 
 	frp = kzalloc_obj(*frp);
@@ -189,8 +197,10 @@ static struct device_node *fastrpc_kunit_channel(struct kunit *test, u32 tag,
 	snprintf(name, sizeof(name), "fastrpc-kunit-%x", tag);
 	box = of_changeset_create_node(ocs, of_root, name);
 	KUNIT_ASSERT_NOT_NULL(test, box);
+	of_node_put_kunit(test, box);
 	np = of_changeset_create_node(ocs, box, "fastrpc");
 	KUNIT_ASSERT_NOT_NULL(test, np);
+	of_node_put_kunit(test, np);
 	KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_string(ocs, np, "compatible",
 							      "qcom,fastrpc"));
 	KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_string(ocs, np, "label", "cdsp"));
@@ -203,6 +213,7 @@ static struct device_node *fastrpc_kunit_channel(struct kunit *test, u32 tag,
 		snprintf(name, sizeof(name), "compute-cb@%x", cbs[i].reg);
 		cb = of_changeset_create_node(ocs, np, name);
 		KUNIT_ASSERT_NOT_NULL(test, cb);
+		of_node_put_kunit(test, cb);
 		KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_string(ocs, cb, "compatible",
 								      "qcom,fastrpc-compute-cb"));
 		KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_u32(ocs, cb, "reg", cbs[i].reg));

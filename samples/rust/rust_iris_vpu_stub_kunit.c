@@ -85,6 +85,7 @@ static struct device *add_stub(struct kunit *test, const char *name, bool map, u
 	KUNIT_ASSERT_NOT_NULL(test, ocs);
 	np = of_changeset_create_node(ocs, of_root, name);
 	KUNIT_ASSERT_NOT_NULL(test, np);
+	of_node_put_kunit(test, np);
 	KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_string(ocs, np, "compatible",
 							      STUB_COMPATIBLE));
 	if (map) {
@@ -104,6 +105,7 @@ static struct device *add_stub(struct kunit *test, const char *name, bool map, u
 			snprintf(child_name, sizeof(child_name), "bank@%u", i);
 			child = of_changeset_create_node(ocs, np, child_name);
 			KUNIT_ASSERT_NOT_NULL(test, child);
+			of_node_put_kunit(test, child);
 			cells[0] = phandle;
 			cells[1] = sid + i;
 			KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_u32(ocs, child, "reg", i));

@@ -84,6 +84,7 @@ static struct device_node *ctx_node_new(struct kunit *test, struct device_node *
 	KUNIT_ASSERT_NOT_NULL(test, *ocs);
 	np = of_changeset_create_node(*ocs, parent, name);
 	KUNIT_ASSERT_NOT_NULL(test, np);
+	of_node_put_kunit(test, np);
 	return np;
 }
 
@@ -838,6 +839,7 @@ static void context_bus_node_removed_under_live_device(struct kunit *test)
 	of_changeset_init(&ocs);
 	np = of_changeset_create_node(&ocs, env.box, "doomed");
 	KUNIT_ASSERT_NOT_NULL(test, np);
+	of_node_put_kunit(test, np);
 	KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_u32_array(&ocs, np, "iommus", iommus,
 								 ARRAY_SIZE(iommus)));
 	KUNIT_ASSERT_EQ(test, 0, of_changeset_apply(&ocs));

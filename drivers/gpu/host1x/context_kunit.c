@@ -60,8 +60,10 @@ static struct device_node *host1x_kunit_node(struct kunit *test, const char *tag
 	snprintf(name, sizeof(name), "host1x-kunit-%s", tag);
 	box = of_changeset_create_node(ocs, of_root, name);
 	KUNIT_ASSERT_NOT_NULL(test, box);
+	of_node_put_kunit(test, box);
 	np = of_changeset_create_node(ocs, box, "host1x");
 	KUNIT_ASSERT_NOT_NULL(test, np);
+	of_node_put_kunit(test, np);
 	if (map)
 		KUNIT_ASSERT_EQ(test, 0,
 				of_changeset_add_prop_u32_array(ocs, np, "iommu-map", map, len));
@@ -168,6 +170,7 @@ static struct device *host1x_kunit_client(struct kunit *test, u32 smmu)
 	KUNIT_ASSERT_NOT_NULL(test, ocs);
 	np = of_changeset_create_node(ocs, of_root, "host1x-kunit-client");
 	KUNIT_ASSERT_NOT_NULL(test, np);
+	of_node_put_kunit(test, np);
 	KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_u32_array(ocs, np, "iommus", iommus,
 								 ARRAY_SIZE(iommus)));
 	KUNIT_ASSERT_EQ(test, 0, of_changeset_apply_kunit(test, ocs));
