@@ -20,8 +20,8 @@ set -e
 summary=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -o 'Testing complete\. Ran [0-9]* tests:.*' | tail -n 1)
 [ -n "$summary" ] ||
 	{ tail -n 30 "$log" >&2; die "kunit.py reported no results (exit $rc; log: ${log#"$REPO"/})"; }
-if grep -E 'WARNING: |BUG: |Internal error: |cut here ]' "$BUILD/test.log" >&2; then
-	die "the kernel logged a warning during the benchmark (log: ${BUILD#"$REPO"/}/test.log)"
+if ! unexpected_splats "$BUILD/test.log" >&2; then
+	die "the kernel logged a warning or a stack dump during the benchmark (log: ${BUILD#"$REPO"/}/test.log)"
 fi
 if [ "$rc" -ne 0 ]; then
 	grep -E 'not ok|ASSERTION|EXPECTATION|Expected' "$BUILD/test.log" >&2 || true
