@@ -72,7 +72,7 @@ def main(path):
         print()
     for r in rows.get('pieces', []):
         print('Pieces of context_device_create() beyond the floor, timed alone, microseconds '
-              '(median, n=%s): of_map_iommu_id() %s, name check on an empty bus %s, '
+              '(median, n=%s): of_map_iommu_id() %s, a bus walk by name on an empty bus %s, '
               'iommu_device_use_default_domain() + unuse %s'
               % (r['n'], us(r['of_map_iommu_id']), us(r['name_check_empty']),
                  us(r['use_unuse_default_domain'])))
@@ -105,7 +105,7 @@ def main(path):
             for key, what in (('namewalk', 'back to back'),
                               ('namewalk_cold', 'after a create+destroy')):
                 walk = [int(scal['map'][e].get(key, 0)) for e in levels]
-                body.append(['name check alone (bus_find_device(), miss), %s' % what] +
+                body.append(['bus walk by name (bus_find_device(), miss; the name check before its index), %s' % what] +
                             [us(x) for x in walk] +
                             ['%.2f' % (walk[-1] / max(walk[levels.index(64)], 1))])
             beside = [int(scal['map'][e].get('floor_beside', 0)) for e in levels]
@@ -113,7 +113,7 @@ def main(path):
                         [us(x) for x in beside] +
                         ['%.2f' % (beside[-1] / max(beside[levels.index(64)], 1))])
             after = [int(scal['map'][e].get('floor_after_walk', 0)) for e in levels]
-            body.append(['floor create right after that name check'] + [us(x) for x in after] +
+            body.append(['floor create right after that walk'] + [us(x) for x in after] +
                         ['%.2f' % (after[-1] / max(after[levels.index(64)], 1))])
         print(table(head, body))
         print()

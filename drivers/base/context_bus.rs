@@ -94,6 +94,11 @@ kernel::sync::global_lock! {
     // Serialises [`dma_configure`] and the reads of `Context::configure_err`: the IOMMU core
     // calls `dma_configure` without a lock of its own, and may call it again for a device it
     // probes twice (a late `bus_iommu_probe()`).
+    //
+    // Lock order: `CONTEXTS`, then this lock (`device_add()` reaches `dma_configure` through
+    // the IOMMU bus notifier), then `iommu_probe_device_lock` and the group's mutex (taken by
+    // `of_dma_configure_id()`). This relies on `iommu_init_device()` dropping
+    // `iommu_probe_device_lock` around the call of the bus's `dma_configure`.
     unsafe(uninit) static CONFIGURE_LOCK: Mutex<()> = ();
 }
 
@@ -302,6 +307,17 @@ impl<'a> Request<'a> {
             // SAFETY: A non-NULL `info.name` is a NUL-terminated string (C API contract).
             CString::try_from(unsafe { CStr::from_char_ptr(info.name) })?
         };
+        // sysfs would turn '/' into '!', so that the index of names and sysfs disagreed.
+        let bytes = name.to_bytes();
+        if bytes.is_empty() || bytes.contains(&b'/') {
+            return Err(refuse!(
+                parent,
+                fn_id,
+                EINVAL,
+                "name {:?} is empty or has a '/'",
+                name.as_ref() as &CStr
+            ));
+        }
 
         Ok(Self {
             parent,
@@ -375,8 +391,7 @@ impl<'a> Request<'a> {
             if !(*ctx).uses_map {
                 // The node is the context's own: show it, and let `of_dma_configure_id()`
                 // find the DMA parent from it. `np` holds the reference.
-                (*dev).of_node = (*ctx).np;
-                (*dev).fwnode = &raw mut (*(*ctx).np).fwnode;
+                bindings::device_set_node(dev, &raw mut (*(*ctx).np).fwnode);
             }
             // Nobody hears of the device before it is usable.
             (*dev).kobj.set_uevent_suppress(1);
@@ -489,7 +504,10 @@ impl<'a> Request<'a> {
 
         // SAFETY: `dev` is in an IOMMU group whose default domain it has claimed.
         let domain = unsafe { bindings::iommu_get_domain_for_dev(dev) };
-        // SAFETY: The domain of a claimed group stays as it is until the claim is released.
+        // SAFETY: The domain is the group's default domain, which lives as long as the group,
+        // and the group as long as `dev` is in it. Only a change of the group's type could
+        // replace it, and sysfs refuses that while the group has an owner, as `dev` is now
+        // (a change from DMA to DMA-FQ keeps the domain object).
         let Some(domain) = (unsafe { domain.as_ref() }) else {
             return Err(refuse!(parent, fn_id, ENODEV, "no IOMMU domain"));
         };
@@ -527,6 +545,14 @@ impl<'a> Request<'a> {
                     last,
                     aperture.aperture_start,
                     aperture.aperture_end
+                ));
+            }
+            if domain.pgsize_bitmap == 0 {
+                return Err(refuse!(
+                    parent,
+                    fn_id,
+                    ENODEV,
+                    "IOMMU domain has no page size"
                 ));
             }
             let granule = 1u64 << domain.pgsize_bitmap.trailing_zeros();

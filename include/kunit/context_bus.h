@@ -59,6 +59,16 @@ static inline bool context_bus_kunit_has(const char *name)
 #define CONTEXT_BUS_KUNIT_NO_FAULT \
 	"no fault point fired: needs failslab and fail_page_alloc with ignore-gfp-wait off (make test-debug)"
 
+/*
+ * Why a call with an injected fault may dump the stack: when an allocation
+ * fails in the first attach of a group's default domain, arm-smmu-v3 fails
+ * the attach, which the IOMMU core WARNs about ("Drivers are not allowed
+ * to fail the first domain attach"), and the SMMU driver WARNs again as it
+ * unwinds; the device is then left out of the IOMMU, which the bus refuses.
+ */
+#define CONTEXT_BUS_KUNIT_FAULT_WARNS \
+	"an injected fault may make arm-smmu-v3 fail a first domain attach, which warns"
+
 /**
  * context_bus_kunit_fault_arm() - fail the n-th fault point of what follows
  * @n: the fault point to fail, counted from 1, in the current task; 0 for

@@ -66,6 +66,10 @@ struct context_device {
 
 #ifdef CONFIG_CONTEXT_DEVICE_BUS
 
+/*
+ * For built-in code only (the IOMMU core, KUnit tests): it is not exported,
+ * so that no module can register a driver on the bus.
+ */
 extern const struct bus_type context_device_bus_type;
 
 /**
@@ -85,9 +89,9 @@ extern const struct bus_type context_device_bus_type;
  *
  * Return: the new device, or an ERR_PTR():
  * -EINVAL if @parent, @info or @info->np is NULL, @info->dma_mask is 0,
- * @info->flags has an unknown flag, the window is not aligned to the IOVA
- * granule, or "iommu-map" is malformed (short entries, a phandle that names
- * no node);
+ * @info->flags has an unknown flag, @info->name is empty or has a '/', the
+ * window is not aligned to the IOVA granule, or "iommu-map" is malformed
+ * (short entries, a phandle that names no node);
  * -EOVERFLOW if the window's last byte would lie beyond 2^64;
  * -ERANGE if the window is outside @info->dma_mask or the IOMMU aperture;
  * -ENOENT if @info->np has neither "iommu-map" nor "iommus";

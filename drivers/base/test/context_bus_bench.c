@@ -575,9 +575,9 @@ static void context_bus_bench_latency(struct kunit *test)
 
 	/*
 	 * Pieces of what context_device_create() does beyond the floor, timed
-	 * on their own on a floor device: the request's iommu-map lookup, the
-	 * name check on an empty bus, taking and giving back the group's
-	 * default domain.
+	 * on their own on a floor device: the request's iommu-map lookup, a walk
+	 * of the empty bus by name (the old name check), taking and giving back
+	 * the group's default domain.
 	 */
 	fdev = bench_floor_create(&b, BENCH_SLOT_A);
 	KUNIT_ASSERT_FALSE_MSG(test, IS_ERR(fdev), "floor: %pe", fdev);
@@ -633,9 +633,10 @@ static void context_bus_bench_latency(struct kunit *test)
 }
 
 /*
- * BENCH_N lookups of a name no device has, the duplicate-name check of
- * context_device_create(): back to back (warm caches), or each after one
- * untimed create and destroy of @model (caches as a create finds them).
+ * BENCH_N lookups of a name no device has by a walk of the bus, the
+ * duplicate-name check context_device_create() made before it kept an index
+ * of names: back to back (warm caches), or each after one untimed create and
+ * destroy of @model (caches as a create finds them).
  */
 static u64 bench_name_walk(struct bench *b, const struct bench_model *model, u64 *t)
 {
