@@ -151,6 +151,10 @@ def main(path):
             if m in lat:
                 goals.append(['%s create+destroy <= 1.10x floor' % m, lat[m]['floor'],
                               verdict(float(lat[m]['floor']) <= 1.10)])
+        if 'child-node' in lat and 'floor+node' in lat:
+            r = med(lat['child-node']['both']) / med(lat['floor+node']['both'])
+            goals.append(['child-node create+destroy <= 1.10x its own floor (floor+node)',
+                          '%.2f' % r, verdict(r <= 1.10)])
         for m in ('map', 'map+window', 'child-node'):
             if m in lat:
                 goals.append(['%s create+destroy <= 0.6x platform' % m, lat[m]['platform'],

@@ -104,6 +104,7 @@ struct bench_floor {
 	struct device dev;
 	struct device_node *np;
 	u32 fn_id;
+	bool own_node;		/* @np is the device's node, with "iommus" */
 	u64 dma_mask;
 };
 
@@ -111,7 +112,7 @@ static int bench_floor_dma_configure(struct device *dev)
 {
 	struct bench_floor *f = container_of(dev, struct bench_floor, dev);
 
-	return of_dma_configure_id(dev, f->np, true, &f->fn_id);
+	return of_dma_configure_id(dev, f->np, true, f->own_node ? NULL : &f->fn_id);
 }
 
 static const struct bus_type bench_floor_bus = {
@@ -157,9 +158,13 @@ static void bench_floor_release(struct device *dev)
 	kfree(container_of(dev, struct bench_floor, dev));
 }
 
-/* @added, if not NULL, gets the time device_add() returned at. */
+/*
+ * @node, if not NULL, is the device's own node, with "iommus", as a
+ * child-node context device has one. @added, if not NULL, gets the time
+ * device_add() returned at.
+ */
 static void *__bench_floor_create(struct bench *b, const struct bus_type *bus,
-				  unsigned int slot, u64 *added)
+				  unsigned int slot, struct device_node *node, u64 *added)
 {
 	struct bench_floor *f;
 	int ret;
@@ -167,7 +172,8 @@ static void *__bench_floor_create(struct bench *b, const struct bus_type *bus,
 	f = kzalloc_obj(*f);
 	if (!f)
 		return ERR_PTR(-ENOMEM);
-	f->np = b->floor_map;
+	f->np = node ?: b->floor_map;
+	f->own_node = node;
 	f->fn_id = slot;
 	f->dma_mask = DMA_BIT_MASK(32);
 	device_initialize(&f->dev);
@@ -176,7 +182,9 @@ static void *__bench_floor_create(struct bench *b, const struct bus_type *bus,
 	f->dev.release = bench_floor_release;
 	f->dev.dma_mask = &f->dma_mask;
 	f->dev.coherent_dma_mask = f->dma_mask;
-	ret = dev_set_name(&f->dev, "floor.%u", slot);
+	if (node)
+		device_set_node(&f->dev, of_fwnode_handle(node));
+	ret = dev_set_name(&f->dev, node ? "floor-node.%u" : "floor.%u", slot);
 	if (!ret)
 		ret = device_add(&f->dev);
 	if (ret)
@@ -198,12 +206,18 @@ put:
 
 static void *bench_floor_create(struct bench *b, unsigned int slot)
 {
-	return __bench_floor_create(b, &bench_floor_bus, slot, NULL);
+	return __bench_floor_create(b, &bench_floor_bus, slot, NULL, NULL);
 }
 
 static void *bench_floor_attrs_create(struct bench *b, unsigned int slot)
 {
-	return __bench_floor_create(b, &bench_floor_attrs_bus, slot, NULL);
+	return __bench_floor_create(b, &bench_floor_attrs_bus, slot, NULL, NULL);
+}
+
+/* The floor of the child-node model: the device carries its node. */
+static void *bench_floor_node_create(struct bench *b, unsigned int slot)
+{
+	return __bench_floor_create(b, &bench_floor_bus, slot, b->node[slot], NULL);
 }
 
 static void bench_floor_destroy(void *p)
@@ -323,7 +337,9 @@ static void bench_faux_destroy(void *dev)
 	faux_device_destroy(container_of((struct device *)dev, struct faux_device, dev));
 }
 
-enum { M_MAP, M_WIN, M_CHILD, M_PLATFORM, M_FLOOR, M_FLOOR_ATTRS, M_FAUX, M_COUNT };
+enum {
+	M_MAP, M_WIN, M_CHILD, M_PLATFORM, M_FLOOR, M_FLOOR_ATTRS, M_FLOOR_NODE, M_FAUX, M_COUNT
+};
 
 static const struct bench_model bench_models[M_COUNT] = {
 	[M_MAP] = { "map", bench_map_create, bench_ctx_destroy },
@@ -332,6 +348,7 @@ static const struct bench_model bench_models[M_COUNT] = {
 	[M_PLATFORM] = { "platform", bench_platform_create, bench_platform_destroy, true },
 	[M_FLOOR] = { "floor", bench_floor_create, bench_floor_destroy },
 	[M_FLOOR_ATTRS] = { "floor+3-attrs", bench_floor_attrs_create, bench_floor_destroy },
+	[M_FLOOR_NODE] = { "floor+node", bench_floor_node_create, bench_floor_destroy, true },
 	[M_FAUX] = { "faux", bench_faux_create, bench_faux_destroy },
 };
 
@@ -559,7 +576,7 @@ static void context_bus_bench_latency(struct kunit *test)
 		u64 t0, t1, t2, t3, t4;
 
 		t0 = ktime_get_ns();
-		fdev = __bench_floor_create(&b, &bench_floor_bus, BENCH_SLOT_A, &t1);
+		fdev = __bench_floor_create(&b, &bench_floor_bus, BENCH_SLOT_A, NULL, &t1);
 		t2 = ktime_get_ns();
 		KUNIT_ASSERT_FALSE_MSG(test, IS_ERR(fdev), "floor: %pe", fdev);
 		iommu_release_device(fdev);
