@@ -255,8 +255,13 @@ static void ctx_expect_refusal(struct kunit *test, struct device *parent,
 	KUNIT_EXPECT_NOT_NULL(test, cdev);
 	KUNIT_EXPECT_EQ_MSG(test, PTR_ERR(cdev), (long)err, "got %pe", cdev);
 	KUNIT_EXPECT_EQ(test, context_bus_kunit_count(NULL), before);
-	/* Nobody heard of the refused device: no KOBJ_ADD, no KOBJ_REMOVE. */
-	KUNIT_EXPECT_EQ(test, atomic64_read(&uevent_seqnum), seqnum);
+	/*
+	 * Nobody heard of the refused device: no KOBJ_ADD, no KOBJ_REMOVE.
+	 * With DEBUG_KOBJECT_RELEASE the delayed releases of earlier tests
+	 * send uevents of their own at any time: only make test tells.
+	 */
+	if (!IS_ENABLED(CONFIG_DEBUG_KOBJECT_RELEASE))
+		KUNIT_EXPECT_EQ(test, atomic64_read(&uevent_seqnum), seqnum);
 }
 
 /*
@@ -1248,6 +1253,7 @@ static void context_bus_fault_injection(struct kunit *test)
 	const struct ctx_fault_case *c = test->param_value;
 	struct context_device_info info = { .dma_mask = DMA_BIT_MASK(32) };
 	unsigned int n, before, failed = 0, absorbed = 0;
+	struct iommu_kunit_fill *fill;
 	struct ctx_fault_call call = {};
 	struct ctx_env env;
 
@@ -1275,9 +1281,15 @@ static void context_bus_fault_injection(struct kunit *test)
 			failed++;
 			KUNIT_EXPECT_TRUE_MSG(test, IS_ERR(call.cdev), "fault %u", n);
 		} else {
+			/* Usable, and confined: a reservation lost to the fault would show. */
 			absorbed++;
 			ctx_expect_usable(test, call.cdev, c->devm ? call.parent : env.parent,
 					  &info);
+			if (c->window) {
+				fill = ctx_expect_fills(test, &call.cdev->dev, info.iova_start,
+							info.iova_size);
+				iommu_kunit_unfill(test, fill);
+			}
 		}
 		ctx_fault_destroy(test, &call);
 		KUNIT_EXPECT_EQ_MSG(test, context_bus_kunit_count(NULL), before, "fault %u", n);
