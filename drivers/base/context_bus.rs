@@ -700,9 +700,13 @@ unsafe fn confine_to_window(dev: *mut bindings::device, start: u64, size: u64) -
         )?;
     } else {
         let mut region = old;
-        // SAFETY: A range map is an array of regions that ends with one of size 0; the device
-        // owns it and nothing changes it concurrently (caller).
-        while let r @ bindings::bus_dma_region { size: 1.., .. } = unsafe { *region } {
+        loop {
+            // SAFETY: A range map is an array of regions that ends with one of size 0; the
+            // device owns it and nothing changes it concurrently (caller).
+            let r = unsafe { *region };
+            if r.size == 0 {
+                break;
+            }
             let lo = r.dma_start.max(start);
             let hi = (r.dma_start + (r.size - 1)).min(last);
             if lo <= hi {

@@ -15,6 +15,7 @@
 #include <linux/of.h>
 #include <linux/overflow.h>
 #include <linux/sizes.h>
+#include <linux/slab.h>
 
 /* The IOMMU of the machine the tests run on: QEMU virt,iommu=smmuv3. */
 #define IOMMU_KUNIT_COMPATIBLE "arm,smmu-v3"
@@ -103,6 +104,43 @@ u32 iommu_kunit_absent_phandle(struct kunit *test)
 	return iommu_kunit_phandle_node(test, true);
 }
 EXPORT_SYMBOL_GPL(iommu_kunit_absent_phandle);
+
+/**
+ * iommu_kunit_count_reserved() - count reserved regions of a device's group
+ * @test: test context; fails if @dev is in no group
+ * @dev: the device
+ * @start: first IOVA of the range
+ * @last: last IOVA of the range
+ * @exact: count only regions that are exactly [@start, @last]; otherwise
+ *	every region that overlaps it
+ *
+ * Return: how many IOMMU_RESV_RESERVED regions of @dev's IOMMU group, as
+ * /sys/kernel/iommu_groups/N/reserved_regions lists them, match.
+ */
+unsigned int iommu_kunit_count_reserved(struct kunit *test, struct device *dev,
+					u64 start, u64 last, bool exact)
+{
+	struct iommu_resv_region *region, *next;
+	struct iommu_group *group;
+	unsigned int n = 0;
+	LIST_HEAD(list);
+
+	group = iommu_group_get(dev);
+	KUNIT_ASSERT_NOT_NULL(test, group);
+	KUNIT_EXPECT_EQ(test, 0, iommu_get_group_resv_regions(group, &list));
+	iommu_group_put(group);
+	list_for_each_entry_safe(region, next, &list, list) {
+		u64 rlast = region->start + region->length - 1;
+
+		if (region->type == IOMMU_RESV_RESERVED &&
+		    (exact ? region->start == start && rlast == last :
+			     region->start <= last && rlast >= start))
+			n++;
+		kfree(region);
+	}
+	return n;
+}
+EXPORT_SYMBOL_GPL(iommu_kunit_count_reserved);
 
 static void iommu_kunit_restore_translated(void *unused)
 {

@@ -214,31 +214,6 @@ static struct device *add_ranged_client(struct kunit *test, u32 sid,
 	return &pdev->dev;
 }
 
-/* The reserved regions of @dev's group that overlap [start, last]. */
-static unsigned int count_reserved(struct kunit *test, struct device *dev,
-				   u64 start, u64 last, bool exact)
-{
-	struct iommu_resv_region *region, *next;
-	struct iommu_group *group;
-	unsigned int n = 0;
-	LIST_HEAD(list);
-
-	group = iommu_group_get(dev);
-	KUNIT_ASSERT_NOT_NULL(test, group);
-	KUNIT_EXPECT_EQ(test, 0, iommu_get_group_resv_regions(group, &list));
-	iommu_group_put(group);
-	list_for_each_entry_safe(region, next, &list, list) {
-		u64 rlast = region->start + region->length - 1;
-
-		if (region->type == IOMMU_RESV_RESERVED &&
-		    (exact ? region->start == start && rlast == last :
-			     region->start <= last && rlast >= start))
-			n++;
-		kfree(region);
-	}
-	return n;
-}
-
 /*
  * A device confined to its dma_range_map of two regions, [16M, 32M) and
  * [64M, 80M), gets IOVAs from those regions only: the space below, between
@@ -273,9 +248,10 @@ static void of_iommu_dma_range_map_gaps_reserved(struct kunit *test)
 	kunit_info(test, "%u maps of 1 MiB, %u in [16M, 32M), %u in [64M, 80M)\n",
 		   fill->count, inside[1], inside[0]);
 
-	KUNIT_EXPECT_EQ(test, count_reserved(test, dev, 0, 16 * SZ_1M - 1, true), 1);
-	KUNIT_EXPECT_EQ(test, count_reserved(test, dev, 32 * SZ_1M, 64 * SZ_1M - 1, true), 1);
-	KUNIT_EXPECT_EQ(test, count_reserved(test, dev, 80 * SZ_1M, U64_MAX, true), 1);
+	KUNIT_EXPECT_EQ(test, iommu_kunit_count_reserved(test, dev, 0, 16 * SZ_1M - 1, true), 1);
+	KUNIT_EXPECT_EQ(test, iommu_kunit_count_reserved(test, dev,
+							 32 * SZ_1M, 64 * SZ_1M - 1, true), 1);
+	KUNIT_EXPECT_EQ(test, iommu_kunit_count_reserved(test, dev, 80 * SZ_1M, U64_MAX, true), 1);
 }
 
 /*
@@ -304,7 +280,7 @@ static void of_iommu_offset_dma_ranges_unchanged(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, fill->highest + SZ_1M - 1, dev->bus_dma_limit);
 	KUNIT_EXPECT_EQ(test, fill->count, cap);
 	KUNIT_EXPECT_LT(test, fill->lowest, SZ_4G);
-	KUNIT_EXPECT_EQ(test, count_reserved(test, dev, 0, SZ_4G - 1, false), 0);
+	KUNIT_EXPECT_EQ(test, iommu_kunit_count_reserved(test, dev, 0, SZ_4G - 1, false), 0);
 }
 
 /* Without a dma_range_map the whole range of the DMA mask is handed out. */

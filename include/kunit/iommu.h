@@ -36,6 +36,8 @@ u32 iommu_kunit_phandle(struct kunit *test);
 u32 iommu_kunit_phandle_node(struct kunit *test, bool absent_iommu);
 u32 iommu_kunit_absent_phandle(struct kunit *test);
 void iommu_kunit_default_passthrough(struct kunit *test);
+unsigned int iommu_kunit_count_reserved(struct kunit *test, struct device *dev,
+					u64 start, u64 last, bool exact);
 struct iommu_kunit_fill *iommu_kunit_fill_iova(struct kunit *test, struct device *dev,
 					       unsigned int cap);
 void iommu_kunit_unfill(struct kunit *test, struct iommu_kunit_fill *fill);
@@ -63,6 +65,13 @@ static inline u32 iommu_kunit_absent_phandle(struct kunit *test)
 static inline void iommu_kunit_default_passthrough(struct kunit *test)
 {
 	kunit_skip(test, "requires CONFIG_IOMMU_KUNIT_HELPERS");
+}
+
+static inline unsigned int iommu_kunit_count_reserved(struct kunit *test, struct device *dev,
+						      u64 start, u64 last, bool exact)
+{
+	kunit_skip(test, "requires CONFIG_IOMMU_KUNIT_HELPERS");
+	return 0;
 }
 
 static inline struct iommu_kunit_fill *

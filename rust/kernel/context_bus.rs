@@ -276,23 +276,40 @@ mod tests {
     const PCIE_COMPATIBLE: &CStr = c"pci-host-ecam-generic";
     const FN_ID: u32 = 0x300;
 
-    fn map_provider() -> Result<NonNull<bindings::device_node>> {
-        // SAFETY: Looks up a node by compatible string; NULL starts from the root.
-        let np = unsafe {
-            bindings::of_find_compatible_node(
-                ptr::null_mut(),
-                ptr::null(),
-                PCIE_COMPATIBLE.as_char_ptr(),
-            )
-        };
-        NonNull::new(np).ok_or(ENODEV)
+    /// The node whose `iommu-map` the tests use, referenced while the fixture lives.
+    struct MapProvider(NonNull<bindings::device_node>);
+
+    impl MapProvider {
+        fn find() -> Result<Self> {
+            // SAFETY: Looks up a node by compatible string; NULL starts from the root.
+            let np = unsafe {
+                bindings::of_find_compatible_node(
+                    ptr::null_mut(),
+                    ptr::null(),
+                    PCIE_COMPATIBLE.as_char_ptr(),
+                )
+            };
+            NonNull::new(np).map(Self).ok_or(ENODEV)
+        }
+
+        fn node(&self) -> &FwNode {
+            // SAFETY: `self.0` is a referenced OF node, alive as long as `self`; `FwNode` is a
+            // transparent `fwnode_handle`.
+            unsafe { &*(&raw mut (*self.0.as_ptr()).fwnode).cast::<FwNode>() }
+        }
+    }
+
+    impl Drop for MapProvider {
+        fn drop(&mut self) {
+            // SAFETY: Referenced by `find()`.
+            unsafe { bindings::of_node_put(self.0.as_ptr()) };
+        }
     }
 
     #[test]
     fn registration_owns_the_device() -> Result {
-        let np = map_provider()?;
-        // SAFETY: `np` is a referenced OF node; `FwNode` is a transparent `fwnode_handle`.
-        let node = unsafe { &*(&raw mut (*np.as_ptr()).fwnode).cast::<FwNode>() };
+        let provider = MapProvider::find()?;
+        let node = provider.node();
         let parent = faux::Registration::new(c"rust-context-bus-test", None)?;
         let parent: &faux::Device<Bound> = parent.as_ref();
         let before = bus_device_count();
@@ -305,10 +322,7 @@ mod tests {
             DmaMask::new::<32>(),
             Some(window),
         );
-        let reg = reg.inspect_err(|_| {
-            // SAFETY: Referenced by `map_provider()`.
-            unsafe { bindings::of_node_put(np.as_ptr()) };
-        })?;
+        let reg = reg?;
         assert_eq!(bus_device_count(), before + 1);
         let dev: &device::Device<Bound> = reg.as_ref();
         assert_eq!(dev.name().to_bytes(), b"rust-context-bus-test:ctx.768");
@@ -319,16 +333,13 @@ mod tests {
 
         drop(reg);
         assert_eq!(bus_device_count(), before);
-        // SAFETY: Referenced by `map_provider()`.
-        unsafe { bindings::of_node_put(np.as_ptr()) };
         Ok(())
     }
 
     #[test]
     fn create_refuses_a_window_outside_the_mask() -> Result {
-        let np = map_provider()?;
-        // SAFETY: `np` is a referenced OF node; `FwNode` is a transparent `fwnode_handle`.
-        let node = unsafe { &*(&raw mut (*np.as_ptr()).fwnode).cast::<FwNode>() };
+        let provider = MapProvider::find()?;
+        let node = provider.node();
         let parent = faux::Registration::new(c"rust-context-bus-test", None)?;
         let parent: &faux::Device<Bound> = parent.as_ref();
         let before = bus_device_count();
@@ -340,8 +351,6 @@ mod tests {
             DmaMask::new::<32>(),
             Some(0..0x2_0000_0000),
         );
-        // SAFETY: Referenced by `map_provider()`.
-        unsafe { bindings::of_node_put(np.as_ptr()) };
         assert!(matches!(reg, Err(e) if e == ERANGE));
         assert_eq!(bus_device_count(), before);
         Ok(())
@@ -369,9 +378,8 @@ mod tests {
     #[cfg(CONFIG_FAULT_INJECTION)]
     #[test]
     fn create_survives_every_fault() -> Result {
-        let np = map_provider()?;
-        // SAFETY: `np` is a referenced OF node; `FwNode` is a transparent `fwnode_handle`.
-        let node = unsafe { &*(&raw mut (*np.as_ptr()).fwnode).cast::<FwNode>() };
+        let provider = MapProvider::find()?;
+        let node = provider.node();
         let parent = faux::Registration::new(c"rust-context-bus-test", None)?;
         let parent: &faux::Device<Bound> = parent.as_ref();
         let before = bus_device_count();
@@ -418,17 +426,14 @@ mod tests {
             refused,
             absorbed
         );
-        // SAFETY: Referenced by `map_provider()`.
-        unsafe { bindings::of_node_put(np.as_ptr()) };
         assert_eq!(bus_device_count(), before);
         Ok(())
     }
 
     #[test]
     fn create_refuses_an_empty_window() -> Result {
-        let np = map_provider()?;
-        // SAFETY: `np` is a referenced OF node; `FwNode` is a transparent `fwnode_handle`.
-        let node = unsafe { &*(&raw mut (*np.as_ptr()).fwnode).cast::<FwNode>() };
+        let provider = MapProvider::find()?;
+        let node = provider.node();
         let parent = faux::Registration::new(c"rust-context-bus-test", None)?;
         let parent: &faux::Device<Bound> = parent.as_ref();
         let before = bus_device_count();
@@ -445,8 +450,6 @@ mod tests {
             );
             assert!(matches!(reg, Err(e) if e == EINVAL));
         }
-        // SAFETY: Referenced by `map_provider()`.
-        unsafe { bindings::of_node_put(np.as_ptr()) };
         assert_eq!(bus_device_count(), before);
         Ok(())
     }

@@ -1044,28 +1044,6 @@ static void context_bus_concurrent(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, context_bus_kunit_has("ctxbus-kunit-contested"));
 }
 
-/* The reserved regions of @dev's group: how many are exactly [start, last]. */
-static unsigned int ctx_count_reserved(struct kunit *test, struct device *dev,
-				       u64 start, u64 last)
-{
-	struct iommu_resv_region *region, *next;
-	struct iommu_group *group;
-	unsigned int n = 0;
-	LIST_HEAD(list);
-
-	group = iommu_group_get(dev);
-	KUNIT_ASSERT_NOT_NULL(test, group);
-	KUNIT_EXPECT_EQ(test, 0, iommu_get_group_resv_regions(group, &list));
-	iommu_group_put(group);
-	list_for_each_entry_safe(region, next, &list, list) {
-		if (region->type == IOMMU_RESV_RESERVED && region->start == start &&
-		    region->start + region->length - 1 == last)
-			n++;
-		kfree(region);
-	}
-	return n;
-}
-
 /*
  * The IOVA outside a window is where the IOMMU core shows reservations:
  * /sys/kernel/iommu_groups/N/reserved_regions lists it as "reserved".
@@ -1083,8 +1061,10 @@ static void context_bus_window_is_reserved_region(struct kunit *test)
 	ctx_env_init(test, &env, CTX_SID_DMA_RANGES);
 	info.np = ctx_add_map(test, &env, &env.sid, 1);
 	cdev = ctx_create(test, env.parent, &info);
-	KUNIT_EXPECT_EQ(test, ctx_count_reserved(test, &cdev->dev, 0, CTX_MB(16) - 1), 1);
-	KUNIT_EXPECT_EQ(test, ctx_count_reserved(test, &cdev->dev, CTX_MB(600), U64_MAX), 1);
+	KUNIT_EXPECT_EQ(test, iommu_kunit_count_reserved(test, &cdev->dev,
+							 0, CTX_MB(16) - 1, true), 1);
+	KUNIT_EXPECT_EQ(test, iommu_kunit_count_reserved(test, &cdev->dev,
+							 CTX_MB(600), U64_MAX, true), 1);
 }
 
 /*
