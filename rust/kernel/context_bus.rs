@@ -306,24 +306,35 @@ mod tests {
         }
     }
 
+    /// What each test starts from: the map provider, a parent, the bus's device count.
+    struct Fixture {
+        provider: MapProvider,
+        parent: faux::Registration,
+        before: usize,
+    }
+
+    impl Fixture {
+        fn new() -> Result<Self> {
+            Ok(Self {
+                provider: MapProvider::find()?,
+                parent: faux::Registration::new(c"rust-context-bus-test", None)?,
+                before: bus_device_count(),
+            })
+        }
+
+        /// Creates the context device of function `FN_ID`, with `window`.
+        fn create(&self, window: Option<Range<u64>>) -> Result<Registration<'_>> {
+            let parent: &faux::Device<Bound> = self.parent.as_ref();
+            let node = self.provider.node();
+            ContextDevice::create(parent.as_ref(), node, FN_ID, DmaMask::new::<32>(), window)
+        }
+    }
+
     #[test]
     fn registration_owns_the_device() -> Result {
-        let provider = MapProvider::find()?;
-        let node = provider.node();
-        let parent = faux::Registration::new(c"rust-context-bus-test", None)?;
-        let parent: &faux::Device<Bound> = parent.as_ref();
-        let before = bus_device_count();
-
-        let window = 0x1000_0000..0x2000_0000;
-        let reg = ContextDevice::create(
-            parent.as_ref(),
-            node,
-            FN_ID,
-            DmaMask::new::<32>(),
-            Some(window),
-        );
-        let reg = reg?;
-        assert_eq!(bus_device_count(), before + 1);
+        let f = Fixture::new()?;
+        let reg = f.create(Some(0x1000_0000..0x2000_0000))?;
+        assert_eq!(bus_device_count(), f.before + 1);
         let dev: &device::Device<Bound> = reg.as_ref();
         assert_eq!(dev.name().to_bytes(), b"rust-context-bus-test:ctx.768");
         // SAFETY: `dev` is a registered device.
@@ -332,27 +343,15 @@ mod tests {
         assert_eq!(again.as_raw(), reg.as_raw());
 
         drop(reg);
-        assert_eq!(bus_device_count(), before);
+        assert_eq!(bus_device_count(), f.before);
         Ok(())
     }
 
     #[test]
     fn create_refuses_a_window_outside_the_mask() -> Result {
-        let provider = MapProvider::find()?;
-        let node = provider.node();
-        let parent = faux::Registration::new(c"rust-context-bus-test", None)?;
-        let parent: &faux::Device<Bound> = parent.as_ref();
-        let before = bus_device_count();
-
-        let reg = ContextDevice::create(
-            parent.as_ref(),
-            node,
-            FN_ID,
-            DmaMask::new::<32>(),
-            Some(0..0x2_0000_0000),
-        );
-        assert!(matches!(reg, Err(e) if e == ERANGE));
-        assert_eq!(bus_device_count(), before);
+        let f = Fixture::new()?;
+        assert!(matches!(f.create(Some(0..0x2_0000_0000)), Err(e) if e == ERANGE));
+        assert_eq!(bus_device_count(), f.before);
         Ok(())
     }
 
@@ -378,20 +377,8 @@ mod tests {
     #[cfg(CONFIG_FAULT_INJECTION)]
     #[test]
     fn create_survives_every_fault() -> Result {
-        let provider = MapProvider::find()?;
-        let node = provider.node();
-        let parent = faux::Registration::new(c"rust-context-bus-test", None)?;
-        let parent: &faux::Device<Bound> = parent.as_ref();
-        let before = bus_device_count();
-        let create = || {
-            ContextDevice::create(
-                parent.as_ref(),
-                node,
-                FN_ID,
-                DmaMask::new::<32>(),
-                Some(0x1000_0000..0x2000_0000),
-            )
-        };
+        let f = Fixture::new()?;
+        let create = || f.create(Some(0x1000_0000..0x2000_0000));
 
         let (mut refused, mut absorbed, mut n) = (0u32, 0u32, 1u32);
         loop {
@@ -415,7 +402,7 @@ mod tests {
                 }
                 Err(_) => refused += 1,
             }
-            assert_eq!(bus_device_count(), before);
+            assert_eq!(bus_device_count(), f.before);
             // The stream is free again.
             drop(create()?);
             n += 1;
@@ -426,31 +413,19 @@ mod tests {
             refused,
             absorbed
         );
-        assert_eq!(bus_device_count(), before);
+        assert_eq!(bus_device_count(), f.before);
         Ok(())
     }
 
     #[test]
     fn create_refuses_an_empty_window() -> Result {
-        let provider = MapProvider::find()?;
-        let node = provider.node();
-        let parent = faux::Registration::new(c"rust-context-bus-test", None)?;
-        let parent: &faux::Device<Bound> = parent.as_ref();
-        let before = bus_device_count();
-
+        let f = Fixture::new()?;
         #[expect(clippy::reversed_empty_ranges)]
         let windows = [0x1000_0000..0x1000_0000, 0x2000_0000..0x1000_0000];
         for window in windows {
-            let reg = ContextDevice::create(
-                parent.as_ref(),
-                node,
-                FN_ID,
-                DmaMask::new::<32>(),
-                Some(window),
-            );
-            assert!(matches!(reg, Err(e) if e == EINVAL));
+            assert!(matches!(f.create(Some(window)), Err(e) if e == EINVAL));
         }
-        assert_eq!(bus_device_count(), before);
+        assert_eq!(bus_device_count(), f.before);
         Ok(())
     }
 }
