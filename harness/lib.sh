@@ -51,6 +51,25 @@ kunit_py() {
 		--jobs="$(jobs)" "$@"
 }
 
+# Boot "${qemu[@]}" (the caller's array) with kernel command line $2 and
+# the console copied to $1, for $3 seconds at most ($4 names the variable
+# that raises it); fail on a time-out, a panic, or unless the console shows
+# the line $5 that the initramfs prints when it is done.
+boot_qemu() {
+	local log=$1 cmdline=$2 timeout=$3 knob=$4 done=$5 rc
+	say "booting $(basename "$BUILD")/arch/arm64/boot/Image.gz under ${qemu[0]} ($timeout s at most)"
+	set +e
+	timeout "$timeout" "${qemu[@]}" -append "$cmdline" </dev/null 2>&1 |
+		tr -d '\r' | tee "$log"
+	rc=${PIPESTATUS[0]}
+	set -e
+	[ "$rc" != 124 ] || die "QEMU timed out after $timeout s (log: ${log#"$REPO"/})" \
+				"raise $knob, or read the log for a hang"
+	! grep -q 'Kernel panic' "$log" || die "the kernel panicked (log: ${log#"$REPO"/})"
+	grep -q "^$done" "$log" ||
+		die "the run in QEMU did not finish (QEMU exit $rc; log: ${log#"$REPO"/})"
+}
+
 # The busybox initramfs of `make run` and `make test-debug`, written to
 # $1/initramfs.cpio: busybox from Debian's arm64 busybox-static and the
 # scripts of harness/initramfs/.

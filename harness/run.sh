@@ -44,16 +44,5 @@ if [ $shell = 1 ]; then
 	exec "${qemu[@]}" -append "$cmdline -- shell"
 fi
 
-say "booting $(basename "$BUILD")/arch/arm64/boot/Image.gz under ${qemu[0]} (${CTXBUS_RUN_TIMEOUT:-300} s at most)"
-log=$RUNDIR/console.log
-set +e
-timeout "${CTXBUS_RUN_TIMEOUT:-300}" "${qemu[@]}" -append "$cmdline" </dev/null 2>&1 |
-	tr -d '\r' | tee "$log"
-rc=${PIPESTATUS[0]}
-set -e
-[ $rc = 124 ] && die "QEMU timed out after ${CTXBUS_RUN_TIMEOUT:-300} s (log: ${log#"$REPO"/})" \
-		     "raise CTXBUS_RUN_TIMEOUT, or read the log for a hang"
-grep -q 'Kernel panic' "$log" && die "the kernel panicked (log: ${log#"$REPO"/})"
-grep -q '^context-bus: run complete' "$log" ||
-	die "the run script did not finish (QEMU exit $rc; log: ${log#"$REPO"/})"
-exit 0
+boot_qemu "$RUNDIR/console.log" "$cmdline" "${CTXBUS_RUN_TIMEOUT:-300}" CTXBUS_RUN_TIMEOUT \
+	'context-bus: run complete'

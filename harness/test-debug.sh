@@ -40,18 +40,8 @@ unset 'qemu[-1]'
 cmdline+=" rdinit=/init panic=-1 log_buf_len=16M -- debug $glob"
 qemu+=(-initrd "$DBGDIR/initramfs.cpio")
 
-say "booting $(basename "$BUILD")/arch/arm64/boot/Image.gz under ${qemu[0]} ($timeout s at most)"
 log=$DBGDIR/console.log
-set +e
-timeout "$timeout" "${qemu[@]}" -append "$cmdline" </dev/null 2>&1 |
-	tr -d '\r' | tee "$log"
-rc=${PIPESTATUS[0]}
-set -e
-[ $rc = 124 ] && die "QEMU timed out after $timeout s (log: ${log#"$REPO"/})" \
-		     "raise CTXBUS_DEBUG_TIMEOUT, or read the log for a hang"
-grep -q 'Kernel panic' "$log" && die "the kernel panicked (log: ${log#"$REPO"/})"
-grep -q '^context-bus-debug: run complete' "$log" ||
-	die "the test run did not finish (QEMU exit $rc; log: ${log#"$REPO"/})"
+boot_qemu "$log" "$cmdline" "$timeout" CTXBUS_DEBUG_TIMEOUT 'context-bus-debug: run complete'
 if grep '^context-bus-debug: error:' "$log" >&2; then
 	die "the test run in the debug kernel failed (log: ${log#"$REPO"/})"
 fi
