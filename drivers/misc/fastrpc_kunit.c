@@ -30,6 +30,7 @@
 #define FASTRPC_KUNIT_SID	0x400	/* CBs 0x401 to 0x403 */
 #define FASTRPC_KUNIT_SID_FAIL	0x410	/* CBs 0x411 and 0x412 */
 #define FASTRPC_KUNIT_SID_FAULTS	0x420	/* CBs 0x421 and 0x422 */
+#define FASTRPC_KUNIT_SID_LIVE	0x430	/* CB 0x431 */
 
 /* What the channel looked like when a device node was registered. */
 struct fastrpc_kunit_node {
@@ -379,6 +380,79 @@ static void fastrpc_probe_fails_without_iommu(struct kunit *test)
 }
 
 /*
+ * The channel goes while a file holds a session with buffers mapped
+ * through its CB, as when the DSP stops under a running application: the
+ * CB device stays on the bus, in its group and domain, for as long as a
+ * buffer is mapped through it, even past the file, as an exported buffer
+ * can be. A buffer an interrupted invocation left to the channel goes with
+ * the channel. Each is unmapped through the IOMMU that mapped it, and the
+ * last one takes the device away: nothing is left.
+ */
+static void fastrpc_remove_with_live_mapping(struct kunit *test)
+{
+	u32 smmu = iommu_kunit_phandle(test);
+	const struct fastrpc_kunit_cb cbs[] = {
+		{ FASTRPC_KUNIT_SID_LIVE + 1, smmu, 0 },
+	};
+	dma_addr_t iova, iova_interrupted;
+	struct fastrpc_buf *buf, *interrupted;
+	struct fastrpc_channel_ctx *cctx;
+	struct iommu_domain *domain;
+	struct rpmsg_device *rpdev;
+	struct fastrpc_user *fl;
+	struct file file = {};
+	unsigned int before;
+	struct device *dev;
+	char name[128];
+
+	before = context_bus_kunit_count(NULL);
+	rpdev = fastrpc_kunit_register(test, fastrpc_kunit_channel(test, FASTRPC_KUNIT_SID_LIVE,
+								   cbs, ARRAY_SIZE(cbs)));
+	cctx = dev_get_drvdata(&rpdev->dev);
+	KUNIT_ASSERT_NOT_NULL(test, cctx);
+	dev = fastrpc_kunit_expect_cb(test, cctx, cbs[0].reg);
+	strscpy(name, dev_name(dev));
+	domain = iommu_get_domain_for_dev(dev);
+
+	/*
+	 * A session and two buffers, as open(2) and FASTRPC_IOCTL_ALLOC_DMA_BUFF
+	 * make them; an interrupted invocation hands the second to the channel.
+	 */
+	file.private_data = &cctx->fdevice->miscdev;
+	KUNIT_ASSERT_EQ(test, fastrpc_device_open(NULL, &file), 0);
+	fl = file.private_data;
+	KUNIT_ASSERT_PTR_EQ(test, fl->sctx->dev, dev);
+	KUNIT_ASSERT_EQ(test, fastrpc_buf_alloc(fl, dev, SZ_64K, &buf), 0);
+	iova = fastrpc_ipa_to_dma_addr(cctx, buf->dma_addr);
+	KUNIT_ASSERT_NE(test, iommu_iova_to_phys(domain, iova), 0);
+	KUNIT_ASSERT_EQ(test, fastrpc_buf_alloc(fl, dev, SZ_64K, &interrupted), 0);
+	iova_interrupted = fastrpc_ipa_to_dma_addr(cctx, interrupted->dma_addr);
+	list_add_tail(&interrupted->node, &cctx->invoke_interrupted_mmaps);
+
+	/* The channel goes: the device stays while buffers are mapped. */
+	kunit_release_action(test, fastrpc_kunit_unregister, &rpdev->dev);
+	KUNIT_ASSERT_TRUE_MSG(test, context_bus_kunit_has(name), "%s went with the channel", name);
+	KUNIT_EXPECT_NULL(test, cctx->rpdev);
+	KUNIT_EXPECT_TRUE(test, device_is_registered(dev));
+	KUNIT_ASSERT_PTR_EQ(test, iommu_get_domain_for_dev(dev), domain);
+	KUNIT_EXPECT_NE(test, iommu_iova_to_phys(domain, iova), 0);
+	KUNIT_EXPECT_EQ(test, iommu_iova_to_phys(domain, iova_interrupted), 0);
+
+	/* The file closes first: the buffer still holds the device. */
+	fastrpc_device_release(NULL, &file);
+	KUNIT_ASSERT_TRUE_MSG(test, context_bus_kunit_has(name), "%s went with the file", name);
+	KUNIT_EXPECT_NE(test, iommu_iova_to_phys(domain, iova), 0);
+
+	/*
+	 * The last buffer is freed while its device is still in the domain,
+	 * and the device goes (with the domain: no IOVA to look at after).
+	 */
+	fastrpc_buf_free(buf);
+	KUNIT_EXPECT_FALSE_MSG(test, context_bus_kunit_has(name), "%s is left", name);
+	KUNIT_EXPECT_EQ(test, context_bus_kunit_count(NULL), before);
+}
+
+/*
  * Fail the n-th allocation of the probe, for n = 1, 2, ... until a probe
  * meets no fault: a failed probe leaves no context device and no device
  * node, and the next probe succeeds. Needs failslab and fail_page_alloc
@@ -450,6 +524,7 @@ static int fastrpc_kunit_init(struct kunit *test)
 static struct kunit_case fastrpc_test_cases[] = {
 	KUNIT_CASE(fastrpc_probe_creates_cbs_before_nodes),
 	KUNIT_CASE(fastrpc_probe_fails_without_iommu),
+	KUNIT_CASE(fastrpc_remove_with_live_mapping),
 	KUNIT_CASE(fastrpc_probe_fault_injection),
 	{}
 };

@@ -74,8 +74,8 @@ extern const struct bus_type context_device_bus_type;
 
 /**
  * context_device_create() - create a context device for one IOMMU context
- * @parent: the device the context belongs to; must stay bound while the
- *	context device exists
+ * @parent: the device the context belongs to, bound to its driver; the
+ *	context device may outlive the binding while DMA through it goes on
  * @info: what the context device is made of; copied, may go away after
  *	the call
  *
@@ -115,7 +115,9 @@ struct context_device *context_device_create(struct device *parent,
  *
  * Removes the device from the bus and from its IOMMU group, then drops the
  * creator's reference. The memory goes when the last reference does. Its
- * name is free for a new context device once this returns.
+ * name is free for a new context device once this returns. Call it once
+ * nothing is mapped through the device any more: DMA API calls for the
+ * device after this no longer go through its IOMMU.
  */
 void context_device_destroy(struct context_device *cdev);
 
