@@ -4,7 +4,8 @@
  * minimal host whose node has an "iommu-map" to the SMMU gets one context
  * device per function, named host1x-ctx.N, each in its own IOMMU group and
  * with the stream ID of the map; contexts are handed out per process; and
- * freeing the list removes every device from the bus.
+ * freeing the list removes every device from the bus that no process uses,
+ * the others once their last user is gone.
  *
  * Needs a live SMMU: run under QEMU virt,iommu=smmuv3
  * (tools/testing/kunit/qemu_configs/arm64_smmuv3.py). Stream IDs 0x300 to
@@ -34,13 +35,14 @@
 
 #define HOST1X_KUNIT_SID_LIST		0x300	/* 0x300, 0x301 and 0x310 */
 #define HOST1X_KUNIT_SID_ALLOC		0x320	/* 0x320 and 0x321 */
+#define HOST1X_KUNIT_SID_LIVE		0x330	/* 0x330 and 0x331 */
 #define HOST1X_KUNIT_SID_CLIENT		0x3e0
 #define HOST1X_KUNIT_SID_PASSTHROUGH	0x3e8
 #define HOST1X_KUNIT_SID_FAULTS		0x3d0	/* 0x3d0 and 0x3d1 */
 #define HOST1X_KUNIT_SID_NO_IOMMU	0x3f0
 
 KUNIT_DEFINE_ACTION_WRAPPER(host1x_kunit_list_free, host1x_memory_context_list_free,
-			    struct host1x_memory_context_list *);
+			    struct host1x *);
 KUNIT_DEFINE_ACTION_WRAPPER(host1x_kunit_put_device, put_device, struct device *);
 KUNIT_DEFINE_ACTION_WRAPPER(host1x_kunit_put_pid, put_pid, struct pid *);
 
@@ -114,11 +116,12 @@ static void host1x_context_list_init_creates_devices(struct kunit *test)
 
 	host = host1x_kunit_host(test, host1x_kunit_node(test, "list", map, ARRAY_SIZE(map)),
 				 "list");
-	cdl = &host->context_list;
 	before = context_bus_kunit_count(NULL);
 
 	KUNIT_ASSERT_EQ(test, 0, host1x_memory_context_list_init(host));
-	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, host1x_kunit_list_free, cdl));
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, host1x_kunit_list_free, host));
+	cdl = host->context_list;
+	KUNIT_ASSERT_NOT_NULL(test, cdl);
 	KUNIT_ASSERT_EQ(test, cdl->len, ARRAY_SIZE(sids));
 	KUNIT_EXPECT_EQ(test, context_bus_kunit_count(NULL), before + ARRAY_SIZE(sids));
 
@@ -131,6 +134,7 @@ static void host1x_context_list_init_creates_devices(struct kunit *test)
 		KUNIT_EXPECT_TRUE(test, dev_is_context_device(dev));
 		KUNIT_EXPECT_PTR_EQ(test, dev->parent, host->dev);
 		KUNIT_EXPECT_PTR_EQ(test, cdl->devs[i].host, host);
+		KUNIT_EXPECT_PTR_EQ(test, cdl->devs[i].list, cdl);
 		KUNIT_EXPECT_EQ(test, dma_get_mask(dev), DMA_BIT_MASK(38));
 		KUNIT_EXPECT_EQ(test, dev->coherent_dma_mask, DMA_BIT_MASK(38));
 		KUNIT_EXPECT_EQ(test, dma_get_max_seg_size(dev), UINT_MAX);
@@ -149,9 +153,9 @@ static void host1x_context_list_init_creates_devices(struct kunit *test)
 	for (i = 0; i < ARRAY_SIZE(groups); i++)
 		iommu_group_put(groups[i]);
 
-	host1x_memory_context_list_free(cdl);
-	KUNIT_EXPECT_EQ(test, cdl->len, 0);
-	KUNIT_EXPECT_NULL(test, cdl->devs);
+	/* No context is in use: every device goes at once. */
+	host1x_memory_context_list_free(host);
+	KUNIT_EXPECT_NULL(test, host->context_list);
 	KUNIT_EXPECT_EQ(test, context_bus_kunit_count(NULL), before);
 	for (i = 0; i < ARRAY_SIZE(sids); i++) {
 		snprintf(name, sizeof(name), "host1x-ctx.%u", i);
@@ -207,9 +211,9 @@ static void host1x_context_alloc_put(struct kunit *test)
 	host = host1x_kunit_host(test, host1x_kunit_node(test, "alloc", map, ARRAY_SIZE(map)),
 				 "alloc");
 	KUNIT_ASSERT_EQ(test, 0, host1x_memory_context_list_init(host));
-	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, host1x_kunit_list_free,
-							   &host->context_list));
-	KUNIT_ASSERT_EQ(test, host->context_list.len, 2);
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, host1x_kunit_list_free, host));
+	KUNIT_ASSERT_NOT_NULL(test, host->context_list);
+	KUNIT_ASSERT_EQ(test, host->context_list->len, 2);
 	client = host1x_kunit_client(test, smmu);
 
 	/* Any three distinct processes will do: this one, init and kthreadd. */
@@ -247,6 +251,69 @@ static void host1x_context_alloc_put(struct kunit *test)
 	KUNIT_EXPECT_NULL(test, ca->owner);
 }
 
+/*
+ * host1x goes while a process has a buffer mapped through its context, as
+ * when the driver is unbound under an open DRM file: that context's device
+ * stays on the bus, in its group and domain, until the process puts the
+ * context after unmapping, even once host1x's device and struct are gone;
+ * the unused context's device goes at once.
+ */
+static void host1x_context_outlives_host_while_used(struct kunit *test)
+{
+	u32 smmu = iommu_kunit_phandle(test);
+	u32 map[] = { 0, smmu, HOST1X_KUNIT_SID_LIVE, 2 };
+	struct host1x_memory_context *cd;
+	struct iommu_domain *domain;
+	unsigned int before;
+	struct device *client;
+	struct host1x *host;
+	struct page *page;
+	dma_addr_t iova;
+	struct pid *pid;
+
+	host = host1x_kunit_host(test, host1x_kunit_node(test, "live", map, ARRAY_SIZE(map)),
+				 "live");
+	before = context_bus_kunit_count(NULL);
+	KUNIT_ASSERT_EQ(test, 0, host1x_memory_context_list_init(host));
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, host1x_kunit_list_free, host));
+	client = host1x_kunit_client(test, smmu);
+	pid = host1x_kunit_pid(test, get_task_pid(current, PIDTYPE_TGID));
+
+	cd = host1x_memory_context_alloc(host, client, pid);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, cd);
+	KUNIT_ASSERT_STREQ(test, dev_name(cd->dev), "host1x-ctx.0");
+	domain = iommu_get_domain_for_dev(cd->dev);
+	KUNIT_ASSERT_NOT_NULL(test, domain);
+	page = alloc_page(GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	iova = dma_map_page(cd->dev, page, 0, PAGE_SIZE, DMA_BIDIRECTIONAL);
+	KUNIT_ASSERT_FALSE(test, dma_mapping_error(cd->dev, iova));
+	KUNIT_EXPECT_EQ(test, iommu_iova_to_phys(domain, iova), page_to_phys(page));
+
+	/*
+	 * host1x goes, as in its remove(), and then its device and its struct
+	 * (devm memory on a real host1x): the context in use stays, the
+	 * other one does not, and nothing touches the struct host1x again.
+	 */
+	kunit_release_action(test, host1x_kunit_list_free, host);
+	kunit_device_unregister(test, host->dev);
+	kunit_kfree(test, host);
+	KUNIT_ASSERT_TRUE_MSG(test, context_bus_kunit_has("host1x-ctx.0"),
+			      "the context in use went with host1x");
+	KUNIT_EXPECT_FALSE(test, context_bus_kunit_has("host1x-ctx.1"));
+	KUNIT_EXPECT_EQ(test, context_bus_kunit_count(NULL), before + 1);
+	KUNIT_ASSERT_PTR_EQ(test, iommu_get_domain_for_dev(cd->dev), domain);
+	KUNIT_EXPECT_EQ(test, iommu_iova_to_phys(domain, iova), page_to_phys(page));
+
+	/* Unmapped through the IOMMU that mapped it; then the last user goes. */
+	dma_unmap_page(cd->dev, iova, PAGE_SIZE, DMA_BIDIRECTIONAL);
+	KUNIT_EXPECT_EQ(test, iommu_iova_to_phys(domain, iova), 0);
+	__free_page(page);
+	host1x_memory_context_put(cd);
+	KUNIT_EXPECT_FALSE(test, context_bus_kunit_has("host1x-ctx.0"));
+	KUNIT_EXPECT_EQ(test, context_bus_kunit_count(NULL), before);
+}
+
 /* A host without iommu-map has no contexts, as before. */
 static void host1x_context_none_without_iommu_map(struct kunit *test)
 {
@@ -256,7 +323,7 @@ static void host1x_context_none_without_iommu_map(struct kunit *test)
 
 	host = host1x_kunit_host(test, host1x_kunit_node(test, "nomap", NULL, 0), "nomap");
 	KUNIT_ASSERT_EQ(test, 0, host1x_memory_context_list_init(host));
-	KUNIT_EXPECT_EQ(test, host->context_list.len, 0);
+	KUNIT_EXPECT_NULL(test, host->context_list);
 	KUNIT_EXPECT_EQ(test, context_bus_kunit_count(NULL), before);
 	pid = host1x_kunit_pid(test, get_task_pid(current, PIDTYPE_TGID));
 	KUNIT_EXPECT_PTR_EQ(test, host1x_memory_context_alloc(host, host->dev, pid),
@@ -278,8 +345,7 @@ static void host1x_context_without_iommu_fails(struct kunit *test)
 				 "noiommu");
 	before = context_bus_kunit_count(NULL);
 	KUNIT_EXPECT_EQ(test, host1x_memory_context_list_init(host), -EINVAL);
-	KUNIT_EXPECT_EQ(test, host->context_list.len, 0);
-	KUNIT_EXPECT_NULL(test, host->context_list.devs);
+	KUNIT_EXPECT_NULL(test, host->context_list);
 	KUNIT_EXPECT_EQ(test, context_bus_kunit_count(NULL), before);
 	KUNIT_EXPECT_FALSE(test, context_bus_kunit_has("host1x-ctx.0"));
 }
@@ -298,10 +364,10 @@ static void host1x_context_passthrough(struct kunit *test)
 				 "pt");
 	iommu_kunit_default_passthrough(test);
 	KUNIT_ASSERT_EQ(test, 0, host1x_memory_context_list_init(host));
-	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, host1x_kunit_list_free,
-							   &host->context_list));
-	KUNIT_ASSERT_EQ(test, host->context_list.len, 1);
-	domain = iommu_get_domain_for_dev(host->context_list.devs[0].dev);
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, host1x_kunit_list_free, host));
+	KUNIT_ASSERT_NOT_NULL(test, host->context_list);
+	KUNIT_ASSERT_EQ(test, host->context_list->len, 1);
+	domain = iommu_get_domain_for_dev(host->context_list->devs[0].dev);
 	KUNIT_ASSERT_NOT_NULL(test, domain);
 	KUNIT_EXPECT_EQ(test, domain->type, IOMMU_DOMAIN_IDENTITY);
 }
@@ -316,7 +382,6 @@ static void host1x_context_list_init_fault_injection(struct kunit *test)
 {
 	u32 map[] = { 0, iommu_kunit_phandle(test), HOST1X_KUNIT_SID_FAULTS, 2 };
 	unsigned int n, before, refused = 0, absorbed = 0;
-	struct host1x_memory_context_list *cdl;
 	struct host1x *host;
 	bool fired = false;
 	int err;
@@ -325,7 +390,6 @@ static void host1x_context_list_init_fault_injection(struct kunit *test)
 		kunit_skip(test, "needs CONFIG_FAULT_INJECTION (make test-debug)");
 	host = host1x_kunit_host(test, host1x_kunit_node(test, "faults", map, ARRAY_SIZE(map)),
 				 "faults");
-	cdl = &host->context_list;
 	before = context_bus_kunit_count(NULL);
 
 	for (n = 1; n < 100000; n++) {
@@ -335,11 +399,12 @@ static void host1x_context_list_init_fault_injection(struct kunit *test)
 			fired = context_bus_kunit_fault_fired();
 		}
 		if (err) {
-			KUNIT_EXPECT_EQ_MSG(test, cdl->len, 0, "fault %u: %d", n, err);
-			KUNIT_EXPECT_NULL(test, cdl->devs);
+			KUNIT_EXPECT_NULL_MSG(test, host->context_list, "fault %u: %d", n, err);
+		} else if (host->context_list) {
+			KUNIT_EXPECT_EQ_MSG(test, host->context_list->len, 2, "fault %u", n);
+			host1x_memory_context_list_free(host);
 		} else {
-			KUNIT_EXPECT_EQ_MSG(test, cdl->len, 2, "fault %u", n);
-			host1x_memory_context_list_free(cdl);
+			KUNIT_FAIL(test, "fault %u: no list and no error", n);
 		}
 		KUNIT_EXPECT_EQ_MSG(test, context_bus_kunit_count(NULL), before, "fault %u", n);
 		if (!fired) {
@@ -361,6 +426,7 @@ static void host1x_context_list_init_fault_injection(struct kunit *test)
 static struct kunit_case host1x_context_test_cases[] = {
 	KUNIT_CASE(host1x_context_list_init_creates_devices),
 	KUNIT_CASE(host1x_context_alloc_put),
+	KUNIT_CASE(host1x_context_outlives_host_while_used),
 	KUNIT_CASE(host1x_context_none_without_iommu_map),
 	KUNIT_CASE(host1x_context_without_iommu_fails),
 	KUNIT_CASE(host1x_context_passthrough),
