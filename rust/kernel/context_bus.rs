@@ -10,14 +10,21 @@
 //! C header: [`include/linux/context_bus.h`](srctree/include/linux/context_bus.h)
 //!
 //! See also `Documentation/driver-api/context-bus.rst`.
+//!
+//! A context device is never bound to a driver: it is not a [`Bound`] device. What its creator
+//! may do with it is tied to the [`Registration`] that owns it instead: DMA memory allocated for
+//! it through the registration borrows the registration, so that it is freed while the device is
+//! still attached to its IOMMU context.
 
 use crate::{
     bindings,
     device::{self, property::FwNode, Bound},
-    dma::DmaMask,
+    dma::{Coherent, DmaMask},
     error::from_err_ptr,
+    of,
     prelude::*,
     sync::aref::AlwaysRefCounted,
+    transmute::{AsBytes, FromBytes},
     types::Opaque,
 };
 use core::{
@@ -29,8 +36,8 @@ use core::{
 /// A device on the context device bus: one IOMMU context of its parent.
 ///
 /// Made with [`ContextDevice::create`], which hands out a [`Registration`] that owns it. The
-/// device derefs to [`device::Device`], so it serves wherever a device is expected, for DMA
-/// mappings and allocations above all.
+/// device derefs to [`device::Device`], so it serves wherever a device is expected; DMA memory
+/// for it is allocated through its [`Registration`].
 ///
 /// # Invariants
 ///
@@ -93,9 +100,7 @@ impl ContextDevice {
         dma_mask: DmaMask,
         iova_window: Option<Range<u64>>,
     ) -> Result<Registration<'a>> {
-        if !node.is_of_node() {
-            return Err(EINVAL);
-        }
+        let np = of::Node::from_fwnode(node).ok_or(EINVAL)?;
         // An empty window is a mistake, not a request for none: `None` says that.
         let (iova_start, iova_size) = match iova_window {
             None => (0, 0),
@@ -103,8 +108,7 @@ impl ContextDevice {
             Some(_) => return Err(EINVAL),
         };
         let info = bindings::context_device_info {
-            // SAFETY: `node` is an OF node, embedded as `fwnode` in a `struct device_node`.
-            np: unsafe { crate::container_of!(node.as_raw(), bindings::device_node, fwnode) },
+            np: np.as_raw(),
             name: ptr::null(),
             fn_id,
             dma_mask: dma_mask.value(),
@@ -112,8 +116,8 @@ impl ContextDevice {
             iova_size,
             flags: 0,
         };
-        // SAFETY: `parent` is a valid, bound device and `info` a valid description; the bus
-        // takes its own node reference.
+        // SAFETY: `parent` is a valid, bound device and `info` a valid description whose node
+        // `np` is referenced for the call; the bus takes its own node reference.
         let cdev =
             from_err_ptr(unsafe { bindings::context_device_create(parent.as_raw(), &info) })?;
         Ok(Registration {
@@ -122,24 +126,6 @@ impl ContextDevice {
             cdev: unsafe { NonNull::new_unchecked(cdev) },
             _parent: PhantomData,
         })
-    }
-}
-
-impl ContextDevice<Bound> {
-    /// Returns the id of the device's IOMMU group, as in `/sys/kernel/iommu_groups/<id>`.
-    ///
-    /// Each context device has a group of its own unless several share a stream (see
-    /// `Documentation/driver-api/context-bus.rst`).
-    pub fn iommu_group_id(&self) -> u32 {
-        let dev = self.as_ref().as_raw();
-        // SAFETY: `dev` is a live context device, which is in an IOMMU group from its creation
-        // to its destruction; `Bound` means it is not destroyed yet.
-        unsafe {
-            let group = bindings::iommu_group_get(dev);
-            let id = bindings::iommu_group_id(group);
-            bindings::iommu_group_put(group);
-            id as u32
-        }
     }
 }
 
@@ -199,13 +185,38 @@ unsafe impl Send for ContextDevice {}
 // SAFETY: As for `Send`.
 unsafe impl Sync for ContextDevice {}
 
-// SAFETY: As for `Send`.
-unsafe impl Sync for ContextDevice<Bound> {}
-
 /// Ownership of a context device: dropping it destroys the device.
 ///
 /// It borrows the bound parent it was created for, so the device goes before the parent is
 /// unbound; keep it in the parent driver's private data.
+///
+/// The registration derefs to the [`ContextDevice`] for what any device offers, but not to a
+/// [`Bound`] device: DMA memory made from a bound device holds only a reference to the device, so
+/// it could outlive the registration and be freed after the device has left its IOMMU context.
+/// DMA memory comes from the registration instead, and borrows it:
+///
+/// ```compile_fail,E0505
+/// use kernel::{context_bus::Registration, prelude::*};
+///
+/// fn keep_dma_beyond_the_device(reg: Registration<'_>) -> Result {
+///     let buf = reg.dma_zeroed::<u64>(GFP_KERNEL)?;
+///     // error[E0505]: cannot move out of `reg` because it is borrowed
+///     drop(reg);
+///     let _ = buf.dma_address();
+///     Ok(())
+/// }
+/// ```
+///
+/// Neither can the device stand in for a bound one:
+///
+/// ```compile_fail,E0308
+/// use kernel::{context_bus::Registration, dma::Coherent, prelude::*};
+///
+/// fn alloc(reg: &Registration<'_>) -> Result<Coherent<u64>> {
+///     // error[E0308]: mismatched types: expected `&Device<Bound>`
+///     Coherent::<u64>::zeroed(reg.as_ref(), GFP_KERNEL)
+/// }
+/// ```
 ///
 /// # Invariants
 ///
@@ -215,20 +226,94 @@ pub struct Registration<'a> {
     _parent: PhantomData<&'a device::Device<Bound>>,
 }
 
-impl Deref for Registration<'_> {
-    type Target = ContextDevice<Bound>;
+impl Registration<'_> {
+    /// Returns the device as bound, for the DMA API.
+    fn dma_device(&self) -> &device::Device<Bound> {
+        // SAFETY: `cdev` is live and attached to its IOMMU context until `self` is dropped (type
+        // invariant). No driver ever binds to a context device, so nothing unbinds it either:
+        // what `Bound` promises to the DMA API holds until `Drop` destroys the device. Every
+        // caller ties what it makes from the bound device to the lifetime of `&self`.
+        unsafe { self.deref().as_ref().as_bound() }
+    }
 
-    fn deref(&self) -> &ContextDevice<Bound> {
-        // SAFETY: By the type invariant `cdev` is live until `self` is dropped. No driver ever
-        // binds to a context device, so nothing can unbind it either: what `Bound` promises
-        // (device resources stay valid) holds until `Drop` removes the device.
-        unsafe { &*self.cdev.as_ptr().cast::<ContextDevice<Bound>>() }
+    /// Allocates zeroed coherent DMA memory for one `T`, which lives no longer than the
+    /// registration.
+    pub fn dma_zeroed<T: AsBytes + FromBytes>(
+        &self,
+        gfp: crate::alloc::Flags,
+    ) -> Result<Dma<'_, T>> {
+        Ok(Dma {
+            buf: Coherent::zeroed(self.dma_device(), gfp)?,
+            _registration: PhantomData,
+        })
+    }
+
+    /// Allocates zeroed coherent DMA memory for `len` elements of `T`, which lives no longer than
+    /// the registration.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use kernel::{context_bus::Registration, prelude::*};
+    ///
+    /// fn ring(bank: &Registration<'_>) -> Result {
+    ///     let ring = bank.dma_zeroed_slice::<u32>(64, GFP_KERNEL)?;
+    ///     pr_info!("ring of {} entries at IOVA {:#x}\n", ring.len(), ring.dma_address());
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn dma_zeroed_slice<T: AsBytes + FromBytes>(
+        &self,
+        len: usize,
+        gfp: crate::alloc::Flags,
+    ) -> Result<Dma<'_, [T]>> {
+        Ok(Dma {
+            buf: Coherent::zeroed_slice(self.dma_device(), len, gfp)?,
+            _registration: PhantomData,
+        })
+    }
+
+    /// Returns the id of the device's IOMMU group, as in `/sys/kernel/iommu_groups/<id>`.
+    ///
+    /// Each context device has a group of its own unless several share a stream (see
+    /// `Documentation/driver-api/context-bus.rst`).
+    pub fn iommu_group_id(&self) -> u32 {
+        // A live context device is in an IOMMU group from its creation to its destruction (type
+        // invariant): `None` does not happen.
+        crate::iommu::group::Group::of(self.as_ref()).map_or(u32::MAX, |group| group.id())
+    }
+}
+
+/// Coherent DMA memory of a context device, which cannot outlive its [`Registration`].
+///
+/// It derefs to the [`Coherent`] allocation, which cannot be moved out of it.
+pub struct Dma<'r, T: crate::ptr::KnownSize + ?Sized> {
+    buf: Coherent<T>,
+    _registration: PhantomData<&'r Registration<'r>>,
+}
+
+impl<T: crate::ptr::KnownSize + ?Sized> Deref for Dma<'_, T> {
+    type Target = Coherent<T>;
+
+    fn deref(&self) -> &Coherent<T> {
+        &self.buf
+    }
+}
+
+impl Deref for Registration<'_> {
+    type Target = ContextDevice;
+
+    fn deref(&self) -> &ContextDevice {
+        // SAFETY: By the type invariant `cdev` is live until `self` is dropped;
+        // `ContextDevice` is a transparent wrapper of `struct context_device`.
+        unsafe { &*self.cdev.as_ptr().cast::<ContextDevice>() }
     }
 }
 
 impl Drop for Registration<'_> {
     fn drop(&mut self) {
-        // SAFETY: By the type invariant `cdev` is live and destroyed only here.
+        // SAFETY: By the type invariant `cdev` is live and destroyed only here. Everything made
+        // from the device as bound borrows `self`, so it is gone already.
         unsafe { bindings::context_device_destroy(self.cdev.as_ptr()) };
     }
 }
@@ -269,46 +354,17 @@ fn bus_device_count() -> usize {
 #[kunit_tests(rust_context_bus)]
 mod tests {
     use super::*;
-    use crate::{faux, str::CStrExt};
+    use crate::{faux, iommu::group::Group, sync::aref::ARef};
 
     /// QEMU virt's PCIe host bridge maps every requester ID to the SMMU stream of the same
     /// number through its `iommu-map`; 0x300 is a bus number no device uses.
     const PCIE_COMPATIBLE: &CStr = c"pci-host-ecam-generic";
     const FN_ID: u32 = 0x300;
 
-    /// The node whose `iommu-map` the tests use, referenced while the fixture lives.
-    struct MapProvider(NonNull<bindings::device_node>);
-
-    impl MapProvider {
-        fn find() -> Result<Self> {
-            // SAFETY: Looks up a node by compatible string; NULL starts from the root.
-            let np = unsafe {
-                bindings::of_find_compatible_node(
-                    ptr::null_mut(),
-                    ptr::null(),
-                    PCIE_COMPATIBLE.as_char_ptr(),
-                )
-            };
-            NonNull::new(np).map(Self).ok_or(ENODEV)
-        }
-
-        fn node(&self) -> &FwNode {
-            // SAFETY: `self.0` is a referenced OF node, alive as long as `self`; `FwNode` is a
-            // transparent `fwnode_handle`.
-            unsafe { &*(&raw mut (*self.0.as_ptr()).fwnode).cast::<FwNode>() }
-        }
-    }
-
-    impl Drop for MapProvider {
-        fn drop(&mut self) {
-            // SAFETY: Referenced by `find()`.
-            unsafe { bindings::of_node_put(self.0.as_ptr()) };
-        }
-    }
-
     /// What each test starts from: the map provider, a parent, the bus's device count.
     struct Fixture {
-        provider: MapProvider,
+        /// The node whose `iommu-map` the tests use.
+        provider: ARef<of::Node>,
         parent: faux::Registration,
         before: usize,
     }
@@ -316,7 +372,7 @@ mod tests {
     impl Fixture {
         fn new() -> Result<Self> {
             Ok(Self {
-                provider: MapProvider::find()?,
+                provider: of::Node::find_compatible(PCIE_COMPATIBLE).ok_or(ENODEV)?,
                 parent: faux::Registration::new(c"rust-context-bus-test", None)?,
                 before: bus_device_count(),
             })
@@ -325,7 +381,7 @@ mod tests {
         /// Creates the context device of function `FN_ID`, with `window`.
         fn create(&self, window: Option<Range<u64>>) -> Result<Registration<'_>> {
             let parent: &faux::Device<Bound> = self.parent.as_ref();
-            let node = self.provider.node();
+            let node = self.provider.fwnode();
             ContextDevice::create(parent.as_ref(), node, FN_ID, DmaMask::new::<32>(), window)
         }
     }
@@ -335,13 +391,30 @@ mod tests {
         let f = Fixture::new()?;
         let reg = f.create(Some(0x1000_0000..0x2000_0000))?;
         assert_eq!(bus_device_count(), f.before + 1);
-        let dev: &device::Device<Bound> = reg.as_ref();
+        let dev: &device::Device = reg.as_ref();
         assert_eq!(dev.name().to_bytes(), b"rust-context-bus-test:ctx.768");
-        // SAFETY: `dev` is a registered device.
-        assert!(!unsafe { (*dev.as_raw()).iommu_group }.is_null());
-        let again: &ContextDevice<Bound> = dev.try_into()?;
+        assert!(Group::of(dev).is_some());
+        let again: &ContextDevice = dev.try_into()?;
         assert_eq!(again.as_raw(), reg.as_raw());
 
+        drop(reg);
+        assert_eq!(bus_device_count(), f.before);
+        Ok(())
+    }
+
+    #[test]
+    fn dma_memory_lies_in_the_window() -> Result {
+        let f = Fixture::new()?;
+        let window = 0x1000_0000..0x2000_0000;
+        let reg = f.create(Some(window.clone()))?;
+        let ring = reg.dma_zeroed_slice::<u32>(1024, GFP_KERNEL)?;
+        let one = reg.dma_zeroed::<u64>(GFP_KERNEL)?;
+        for iova in [ring.dma_address(), one.dma_address()] {
+            assert!(window.contains(&iova));
+        }
+        assert_eq!(ring.len(), 1024);
+        // The memory goes before the device: the borrow checker sees to it.
+        drop((ring, one));
         drop(reg);
         assert_eq!(bus_device_count(), f.before);
         Ok(())
@@ -397,8 +470,7 @@ mod tests {
             match reg {
                 Ok(reg) => {
                     absorbed += 1;
-                    // SAFETY: `reg` is a registered device.
-                    assert!(!unsafe { (*reg.as_ref().as_raw()).iommu_group }.is_null());
+                    assert!(Group::of(reg.as_ref()).is_some());
                 }
                 Err(_) => refused += 1,
             }
