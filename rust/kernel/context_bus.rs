@@ -18,9 +18,10 @@
 
 use crate::{
     bindings,
-    device::{self, property::FwNode, Bound},
+    device::{self, dynamic, property::FwNode, Bound},
     dma::{Coherent, DmaMask},
     error::from_err_ptr,
+    ffi::c_void,
     of,
     prelude::*,
     sync::aref::AlwaysRefCounted,
@@ -323,6 +324,236 @@ unsafe impl Send for Registration<'_> {}
 
 // SAFETY: `Registration` offers only shared access to a `Sync` device.
 unsafe impl Sync for Registration<'_> {}
+
+/// Flag of [`Info::flags`]: accept a context device whose IOMMU group has an identity domain.
+pub const ALLOW_IDENTITY: u32 = bindings::CONTEXT_DEVICE_ALLOW_IDENTITY;
+
+/// What `context_device_create()` is asked for, `struct context_device_info`, for the bus that
+/// implements it: the pointers checked for NULL.
+pub struct Info<'a> {
+    /// The node that describes the context.
+    pub np: Option<&'a of::Node>,
+    /// The device's name; `None` for the default.
+    pub name: Option<&'a CStr>,
+    /// The function id: the `iommu-map` input id.
+    pub fn_id: u32,
+    /// The DMA mask.
+    pub dma_mask: u64,
+    /// The start of the IOVA window.
+    pub iova_start: u64,
+    /// The size of the IOVA window; 0 for none.
+    pub iova_size: u64,
+    /// `ALLOW_IDENTITY` or 0.
+    pub flags: u32,
+}
+
+/// The implementation of the context device bus behind the C API of
+/// `include/linux/context_bus.h`, which [`context_bus_c_api!`](crate::context_bus_c_api)
+/// defines on top of it.
+///
+/// The kernel crate uses the bus through that C API; the bus is built-in code of its own.
+pub trait Provider: 'static {
+    /// The bus's data for each context device.
+    type Data: Send + Sync;
+
+    /// Returns the device type of every context device.
+    fn device_type() -> &'static dynamic::Type<Self::Data>;
+
+    /// `context_device_create()`: creates a context device of `parent` as `info` says.
+    fn create(
+        parent: Option<&device::Device>,
+        info: Option<&Info<'_>>,
+    ) -> Result<dynamic::Added<Self::Data>>;
+
+    /// `context_device_destroy()`: destroys a context device made by [`Provider::create`].
+    fn destroy(cdev: dynamic::Added<Self::Data>);
+}
+
+// C sees a context device as its `dev`: the pointers are the same.
+const _: () = assert!(core::mem::offset_of!(bindings::context_device, dev) == 0);
+
+/// The C API of the context device bus, on top of a [`Provider`]; see
+/// [`context_bus_c_api!`](crate::context_bus_c_api).
+#[doc(hidden)]
+pub mod c_api {
+    use super::*;
+
+    /// `context_device_create()`.
+    ///
+    /// # Safety
+    ///
+    /// `parent` and `info` must be NULL or valid for the call; a non-NULL `info.np` must be a
+    /// referenced node and a non-NULL `info.name` a NUL-terminated string.
+    pub unsafe fn create<P: Provider>(
+        parent: *mut bindings::device,
+        info: *const bindings::context_device_info,
+    ) -> *mut bindings::context_device {
+        // SAFETY: `parent` is NULL or a valid device (caller).
+        let parent = NonNull::new(parent).map(|p| unsafe { device::Device::from_raw(p.as_ptr()) });
+        // SAFETY: `info` is NULL or valid for the call (caller).
+        let info = unsafe { info.as_ref() }.map(|info| Info {
+            // SAFETY: A non-NULL node is referenced for the call (caller).
+            np: NonNull::new(info.np).map(|np| unsafe { of::Node::from_raw(np.as_ptr()) }),
+            // SAFETY: A non-NULL name is a NUL-terminated string (caller).
+            name: NonNull::new(info.name.cast_mut())
+                .map(|n| unsafe { CStr::from_char_ptr(n.as_ptr()) }),
+            fn_id: info.fn_id,
+            dma_mask: info.dma_mask,
+            iova_start: info.iova_start,
+            iova_size: info.iova_size,
+            flags: info.flags,
+        });
+        match P::create(parent, info.as_ref()) {
+            Ok(cdev) => cdev.into_raw().as_ptr().cast(),
+            Err(e) => e.to_ptr(),
+        }
+    }
+
+    /// `context_device_destroy()`.
+    ///
+    /// # Safety
+    ///
+    /// `cdev` must be NULL or a device from `context_device_create()` not destroyed yet.
+    pub unsafe fn destroy<P: Provider>(cdev: *mut bindings::context_device) {
+        let Some(dev) = NonNull::new(cdev.cast::<bindings::device>()) else {
+            return;
+        };
+        // SAFETY: `dev` is a live device; a context device came from `create()` through
+        // `Added::into_raw()` and is given back once (caller).
+        if let Some(cdev) = unsafe { dynamic::Added::from_raw(P::device_type(), dev) } {
+            P::destroy(cdev);
+        }
+    }
+
+    unsafe extern "C" fn destroy_action<P: Provider>(cdev: *mut c_void) {
+        // SAFETY: Registered by `devm_create()` for a device of `create()`, destroyed only here.
+        unsafe { destroy::<P>(cdev.cast()) };
+    }
+
+    /// `devm_context_device_create()`.
+    ///
+    /// # Safety
+    ///
+    /// As for [`create`]; `parent` must be bound to a driver.
+    pub unsafe fn devm_create<P: Provider>(
+        parent: *mut bindings::device,
+        info: *const bindings::context_device_info,
+    ) -> *mut bindings::context_device {
+        // SAFETY: Guaranteed by the caller.
+        let cdev = unsafe { create::<P>(parent, info) };
+        if let Err(e) = from_err_ptr(cdev) {
+            return e.to_ptr();
+        }
+        // SAFETY: `parent` is a bound device; on failure the action runs at once.
+        let ret = unsafe {
+            bindings::devm_add_action_or_reset(parent, Some(destroy_action::<P>), cdev.cast())
+        };
+        if ret != 0 {
+            return Error::from_errno(ret).to_ptr();
+        }
+        cdev
+    }
+
+    /// `dev_is_context_device()`.
+    ///
+    /// # Safety
+    ///
+    /// `dev` must be a valid device.
+    pub unsafe fn is_context_device<P: Provider>(dev: *const bindings::device) -> bool {
+        // SAFETY: `dev` is a valid device (caller).
+        P::device_type().owns(unsafe { device::Device::from_raw(dev.cast_mut()) })
+    }
+}
+
+/// Defines the C API of the context device bus (`include/linux/context_bus.h`) for the
+/// [`Provider`] `$provider`: `context_device_create()`, `context_device_destroy()`,
+/// `devm_context_device_create()` and `dev_is_context_device()`, each checked against its C
+/// prototype.
+///
+/// The bus itself defines `context_device_bus_type`, a [`bus::Type`](crate::bus::Type).
+#[macro_export]
+macro_rules! context_bus_c_api {
+    ($provider:ty) => {
+        // The functions have the signatures of their C prototypes.
+        const _: () = {
+            if true {
+                $crate::bindings::context_device_create
+            } else {
+                context_device_create
+            };
+            if true {
+                $crate::bindings::devm_context_device_create
+            } else {
+                devm_context_device_create
+            };
+            if true {
+                $crate::bindings::context_device_destroy
+            } else {
+                context_device_destroy
+            };
+            if true {
+                $crate::bindings::dev_is_context_device
+            } else {
+                dev_is_context_device
+            };
+        };
+
+        /// C API: see `include/linux/context_bus.h`.
+        ///
+        /// # Safety
+        ///
+        /// `parent` and `info` must be NULL or valid; `parent` must stay bound while the device
+        /// exists.
+        #[no_mangle]
+        pub unsafe extern "C" fn context_device_create(
+            parent: *mut $crate::bindings::device,
+            info: *const $crate::bindings::context_device_info,
+        ) -> *mut $crate::bindings::context_device {
+            // SAFETY: Guaranteed by the caller.
+            unsafe { $crate::context_bus::c_api::create::<$provider>(parent, info) }
+        }
+
+        /// C API: see `include/linux/context_bus.h`.
+        ///
+        /// # Safety
+        ///
+        /// As for `context_device_create()`; `parent` must be bound to a driver.
+        #[no_mangle]
+        pub unsafe extern "C" fn devm_context_device_create(
+            parent: *mut $crate::bindings::device,
+            info: *const $crate::bindings::context_device_info,
+        ) -> *mut $crate::bindings::context_device {
+            // SAFETY: Guaranteed by the caller.
+            unsafe { $crate::context_bus::c_api::devm_create::<$provider>(parent, info) }
+        }
+
+        /// C API: see `include/linux/context_bus.h`.
+        ///
+        /// # Safety
+        ///
+        /// `cdev` must be NULL or a device from `context_device_create()` not destroyed yet.
+        #[no_mangle]
+        pub unsafe extern "C" fn context_device_destroy(
+            cdev: *mut $crate::bindings::context_device,
+        ) {
+            // SAFETY: Guaranteed by the caller.
+            unsafe { $crate::context_bus::c_api::destroy::<$provider>(cdev) }
+        }
+
+        /// C API: see `include/linux/context_bus.h`.
+        ///
+        /// # Safety
+        ///
+        /// `dev` must be valid.
+        #[no_mangle]
+        pub unsafe extern "C" fn dev_is_context_device(
+            dev: *const $crate::bindings::device,
+        ) -> bool {
+            // SAFETY: Guaranteed by the caller.
+            unsafe { $crate::context_bus::c_api::is_context_device::<$provider>(dev) }
+        }
+    };
+}
 
 /// Returns the number of devices on the context device bus.
 #[cfg(CONFIG_CONTEXT_DEVICE_BUS_KUNIT_TEST)]
