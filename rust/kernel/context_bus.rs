@@ -10,14 +10,22 @@
 //! C header: [`include/linux/context_bus.h`](srctree/include/linux/context_bus.h)
 //!
 //! See also `Documentation/driver-api/context-bus.rst`.
+//!
+//! A context device is never bound to a driver: it is not a [`Bound`] device. What its creator
+//! may do with it is tied to the [`Registration`] that owns it instead: DMA memory allocated for
+//! it through the registration borrows the registration, so that it is freed while the device is
+//! still attached to its IOMMU context.
 
 use crate::{
     bindings,
-    device::{self, property::FwNode, Bound},
-    dma::DmaMask,
+    device::{self, dynamic, property::FwNode, Bound},
+    dma::{Coherent, DmaMask},
     error::from_err_ptr,
+    ffi::c_void,
+    of,
     prelude::*,
     sync::aref::AlwaysRefCounted,
+    transmute::{AsBytes, FromBytes},
     types::Opaque,
 };
 use core::{
@@ -29,8 +37,8 @@ use core::{
 /// A device on the context device bus: one IOMMU context of its parent.
 ///
 /// Made with [`ContextDevice::create`], which hands out a [`Registration`] that owns it. The
-/// device derefs to [`device::Device`], so it serves wherever a device is expected, for DMA
-/// mappings and allocations above all.
+/// device derefs to [`device::Device`], so it serves wherever a device is expected; DMA memory
+/// for it is allocated through its [`Registration`].
 ///
 /// # Invariants
 ///
@@ -93,9 +101,7 @@ impl ContextDevice {
         dma_mask: DmaMask,
         iova_window: Option<Range<u64>>,
     ) -> Result<Registration<'a>> {
-        if !node.is_of_node() {
-            return Err(EINVAL);
-        }
+        let np = of::Node::from_fwnode(node).ok_or(EINVAL)?;
         // An empty window is a mistake, not a request for none: `None` says that.
         let (iova_start, iova_size) = match iova_window {
             None => (0, 0),
@@ -103,8 +109,7 @@ impl ContextDevice {
             Some(_) => return Err(EINVAL),
         };
         let info = bindings::context_device_info {
-            // SAFETY: `node` is an OF node, embedded as `fwnode` in a `struct device_node`.
-            np: unsafe { crate::container_of!(node.as_raw(), bindings::device_node, fwnode) },
+            np: np.as_raw(),
             name: ptr::null(),
             fn_id,
             dma_mask: dma_mask.value(),
@@ -112,8 +117,8 @@ impl ContextDevice {
             iova_size,
             flags: 0,
         };
-        // SAFETY: `parent` is a valid, bound device and `info` a valid description; the bus
-        // takes its own node reference.
+        // SAFETY: `parent` is a valid, bound device and `info` a valid description whose node
+        // `np` is referenced for the call; the bus takes its own node reference.
         let cdev =
             from_err_ptr(unsafe { bindings::context_device_create(parent.as_raw(), &info) })?;
         Ok(Registration {
@@ -122,24 +127,6 @@ impl ContextDevice {
             cdev: unsafe { NonNull::new_unchecked(cdev) },
             _parent: PhantomData,
         })
-    }
-}
-
-impl ContextDevice<Bound> {
-    /// Returns the id of the device's IOMMU group, as in `/sys/kernel/iommu_groups/<id>`.
-    ///
-    /// Each context device has a group of its own unless several share a stream (see
-    /// `Documentation/driver-api/context-bus.rst`).
-    pub fn iommu_group_id(&self) -> u32 {
-        let dev = self.as_ref().as_raw();
-        // SAFETY: `dev` is a live context device, which is in an IOMMU group from its creation
-        // to its destruction; `Bound` means it is not destroyed yet.
-        unsafe {
-            let group = bindings::iommu_group_get(dev);
-            let id = bindings::iommu_group_id(group);
-            bindings::iommu_group_put(group);
-            id as u32
-        }
     }
 }
 
@@ -199,13 +186,38 @@ unsafe impl Send for ContextDevice {}
 // SAFETY: As for `Send`.
 unsafe impl Sync for ContextDevice {}
 
-// SAFETY: As for `Send`.
-unsafe impl Sync for ContextDevice<Bound> {}
-
 /// Ownership of a context device: dropping it destroys the device.
 ///
 /// It borrows the bound parent it was created for, so the device goes before the parent is
 /// unbound; keep it in the parent driver's private data.
+///
+/// The registration derefs to the [`ContextDevice`] for what any device offers, but not to a
+/// [`Bound`] device: DMA memory made from a bound device holds only a reference to the device, so
+/// it could outlive the registration and be freed after the device has left its IOMMU context.
+/// DMA memory comes from the registration instead, and borrows it:
+///
+/// ```compile_fail,E0505
+/// use kernel::{context_bus::Registration, prelude::*};
+///
+/// fn keep_dma_beyond_the_device(reg: Registration<'_>) -> Result {
+///     let buf = reg.dma_zeroed::<u64>(GFP_KERNEL)?;
+///     // error[E0505]: cannot move out of `reg` because it is borrowed
+///     drop(reg);
+///     let _ = buf.dma_address();
+///     Ok(())
+/// }
+/// ```
+///
+/// Neither can the device stand in for a bound one:
+///
+/// ```compile_fail,E0308
+/// use kernel::{context_bus::Registration, dma::Coherent, prelude::*};
+///
+/// fn alloc(reg: &Registration<'_>) -> Result<Coherent<u64>> {
+///     // error[E0308]: mismatched types: expected `&Device<Bound>`
+///     Coherent::<u64>::zeroed(reg.as_ref(), GFP_KERNEL)
+/// }
+/// ```
 ///
 /// # Invariants
 ///
@@ -215,20 +227,94 @@ pub struct Registration<'a> {
     _parent: PhantomData<&'a device::Device<Bound>>,
 }
 
-impl Deref for Registration<'_> {
-    type Target = ContextDevice<Bound>;
+impl Registration<'_> {
+    /// Returns the device as bound, for the DMA API.
+    fn dma_device(&self) -> &device::Device<Bound> {
+        // SAFETY: `cdev` is live and attached to its IOMMU context until `self` is dropped (type
+        // invariant). No driver ever binds to a context device, so nothing unbinds it either:
+        // what `Bound` promises to the DMA API holds until `Drop` destroys the device. Every
+        // caller ties what it makes from the bound device to the lifetime of `&self`.
+        unsafe { self.deref().as_ref().as_bound() }
+    }
 
-    fn deref(&self) -> &ContextDevice<Bound> {
-        // SAFETY: By the type invariant `cdev` is live until `self` is dropped. No driver ever
-        // binds to a context device, so nothing can unbind it either: what `Bound` promises
-        // (device resources stay valid) holds until `Drop` removes the device.
-        unsafe { &*self.cdev.as_ptr().cast::<ContextDevice<Bound>>() }
+    /// Allocates zeroed coherent DMA memory for one `T`, which lives no longer than the
+    /// registration.
+    pub fn dma_zeroed<T: AsBytes + FromBytes>(
+        &self,
+        gfp: crate::alloc::Flags,
+    ) -> Result<Dma<'_, T>> {
+        Ok(Dma {
+            buf: Coherent::zeroed(self.dma_device(), gfp)?,
+            _registration: PhantomData,
+        })
+    }
+
+    /// Allocates zeroed coherent DMA memory for `len` elements of `T`, which lives no longer than
+    /// the registration.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use kernel::{context_bus::Registration, prelude::*};
+    ///
+    /// fn ring(bank: &Registration<'_>) -> Result {
+    ///     let ring = bank.dma_zeroed_slice::<u32>(64, GFP_KERNEL)?;
+    ///     pr_info!("ring of {} entries at IOVA {:#x}\n", ring.len(), ring.dma_address());
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn dma_zeroed_slice<T: AsBytes + FromBytes>(
+        &self,
+        len: usize,
+        gfp: crate::alloc::Flags,
+    ) -> Result<Dma<'_, [T]>> {
+        Ok(Dma {
+            buf: Coherent::zeroed_slice(self.dma_device(), len, gfp)?,
+            _registration: PhantomData,
+        })
+    }
+
+    /// Returns the id of the device's IOMMU group, as in `/sys/kernel/iommu_groups/<id>`.
+    ///
+    /// Each context device has a group of its own unless several share a stream (see
+    /// `Documentation/driver-api/context-bus.rst`).
+    pub fn iommu_group_id(&self) -> u32 {
+        // A live context device is in an IOMMU group from its creation to its destruction (type
+        // invariant): `None` does not happen.
+        crate::iommu::group::Group::of(self.as_ref()).map_or(u32::MAX, |group| group.id())
+    }
+}
+
+/// Coherent DMA memory of a context device, which cannot outlive its [`Registration`].
+///
+/// It derefs to the [`Coherent`] allocation, which cannot be moved out of it.
+pub struct Dma<'r, T: crate::ptr::KnownSize + ?Sized> {
+    buf: Coherent<T>,
+    _registration: PhantomData<&'r Registration<'r>>,
+}
+
+impl<T: crate::ptr::KnownSize + ?Sized> Deref for Dma<'_, T> {
+    type Target = Coherent<T>;
+
+    fn deref(&self) -> &Coherent<T> {
+        &self.buf
+    }
+}
+
+impl Deref for Registration<'_> {
+    type Target = ContextDevice;
+
+    fn deref(&self) -> &ContextDevice {
+        // SAFETY: By the type invariant `cdev` is live until `self` is dropped;
+        // `ContextDevice` is a transparent wrapper of `struct context_device`.
+        unsafe { &*self.cdev.as_ptr().cast::<ContextDevice>() }
     }
 }
 
 impl Drop for Registration<'_> {
     fn drop(&mut self) {
-        // SAFETY: By the type invariant `cdev` is live and destroyed only here.
+        // SAFETY: By the type invariant `cdev` is live and destroyed only here. Everything made
+        // from the device as bound borrows `self`, so it is gone already.
         unsafe { bindings::context_device_destroy(self.cdev.as_ptr()) };
     }
 }
@@ -238,6 +324,236 @@ unsafe impl Send for Registration<'_> {}
 
 // SAFETY: `Registration` offers only shared access to a `Sync` device.
 unsafe impl Sync for Registration<'_> {}
+
+/// Flag of [`Info::flags`]: accept a context device whose IOMMU group has an identity domain.
+pub const ALLOW_IDENTITY: u32 = bindings::CONTEXT_DEVICE_ALLOW_IDENTITY;
+
+/// What `context_device_create()` is asked for, `struct context_device_info`, for the bus that
+/// implements it: the pointers checked for NULL.
+pub struct Info<'a> {
+    /// The node that describes the context.
+    pub np: Option<&'a of::Node>,
+    /// The device's name; `None` for the default.
+    pub name: Option<&'a CStr>,
+    /// The function id: the `iommu-map` input id.
+    pub fn_id: u32,
+    /// The DMA mask.
+    pub dma_mask: u64,
+    /// The start of the IOVA window.
+    pub iova_start: u64,
+    /// The size of the IOVA window; 0 for none.
+    pub iova_size: u64,
+    /// `ALLOW_IDENTITY` or 0.
+    pub flags: u32,
+}
+
+/// The implementation of the context device bus behind the C API of
+/// `include/linux/context_bus.h`, which [`context_bus_c_api!`](crate::context_bus_c_api)
+/// defines on top of it.
+///
+/// The kernel crate uses the bus through that C API; the bus is built-in code of its own.
+pub trait Provider: 'static {
+    /// The bus's data for each context device.
+    type Data: Send + Sync;
+
+    /// Returns the device type of every context device.
+    fn device_type() -> &'static dynamic::Type<Self::Data>;
+
+    /// `context_device_create()`: creates a context device of `parent` as `info` says.
+    fn create(
+        parent: Option<&device::Device>,
+        info: Option<&Info<'_>>,
+    ) -> Result<dynamic::Added<Self::Data>>;
+
+    /// `context_device_destroy()`: destroys a context device made by [`Provider::create`].
+    fn destroy(cdev: dynamic::Added<Self::Data>);
+}
+
+// C sees a context device as its `dev`: the pointers are the same.
+const _: () = assert!(core::mem::offset_of!(bindings::context_device, dev) == 0);
+
+/// The C API of the context device bus, on top of a [`Provider`]; see
+/// [`context_bus_c_api!`](crate::context_bus_c_api).
+#[doc(hidden)]
+pub mod c_api {
+    use super::*;
+
+    /// `context_device_create()`.
+    ///
+    /// # Safety
+    ///
+    /// `parent` and `info` must be NULL or valid for the call; a non-NULL `info.np` must be a
+    /// referenced node and a non-NULL `info.name` a NUL-terminated string.
+    pub unsafe fn create<P: Provider>(
+        parent: *mut bindings::device,
+        info: *const bindings::context_device_info,
+    ) -> *mut bindings::context_device {
+        // SAFETY: `parent` is NULL or a valid device (caller).
+        let parent = NonNull::new(parent).map(|p| unsafe { device::Device::from_raw(p.as_ptr()) });
+        // SAFETY: `info` is NULL or valid for the call (caller).
+        let info = unsafe { info.as_ref() }.map(|info| Info {
+            // SAFETY: A non-NULL node is referenced for the call (caller).
+            np: NonNull::new(info.np).map(|np| unsafe { of::Node::from_raw(np.as_ptr()) }),
+            // SAFETY: A non-NULL name is a NUL-terminated string (caller).
+            name: NonNull::new(info.name.cast_mut())
+                .map(|n| unsafe { CStr::from_char_ptr(n.as_ptr()) }),
+            fn_id: info.fn_id,
+            dma_mask: info.dma_mask,
+            iova_start: info.iova_start,
+            iova_size: info.iova_size,
+            flags: info.flags,
+        });
+        match P::create(parent, info.as_ref()) {
+            Ok(cdev) => cdev.into_raw().as_ptr().cast(),
+            Err(e) => e.to_ptr(),
+        }
+    }
+
+    /// `context_device_destroy()`.
+    ///
+    /// # Safety
+    ///
+    /// `cdev` must be NULL or a device from `context_device_create()` not destroyed yet.
+    pub unsafe fn destroy<P: Provider>(cdev: *mut bindings::context_device) {
+        let Some(dev) = NonNull::new(cdev.cast::<bindings::device>()) else {
+            return;
+        };
+        // SAFETY: `dev` is a live device; a context device came from `create()` through
+        // `Added::into_raw()` and is given back once (caller).
+        if let Some(cdev) = unsafe { dynamic::Added::from_raw(P::device_type(), dev) } {
+            P::destroy(cdev);
+        }
+    }
+
+    unsafe extern "C" fn destroy_action<P: Provider>(cdev: *mut c_void) {
+        // SAFETY: Registered by `devm_create()` for a device of `create()`, destroyed only here.
+        unsafe { destroy::<P>(cdev.cast()) };
+    }
+
+    /// `devm_context_device_create()`.
+    ///
+    /// # Safety
+    ///
+    /// As for [`create`]; `parent` must be bound to a driver.
+    pub unsafe fn devm_create<P: Provider>(
+        parent: *mut bindings::device,
+        info: *const bindings::context_device_info,
+    ) -> *mut bindings::context_device {
+        // SAFETY: Guaranteed by the caller.
+        let cdev = unsafe { create::<P>(parent, info) };
+        if let Err(e) = from_err_ptr(cdev) {
+            return e.to_ptr();
+        }
+        // SAFETY: `parent` is a bound device; on failure the action runs at once.
+        let ret = unsafe {
+            bindings::devm_add_action_or_reset(parent, Some(destroy_action::<P>), cdev.cast())
+        };
+        if ret != 0 {
+            return Error::from_errno(ret).to_ptr();
+        }
+        cdev
+    }
+
+    /// `dev_is_context_device()`.
+    ///
+    /// # Safety
+    ///
+    /// `dev` must be a valid device.
+    pub unsafe fn is_context_device<P: Provider>(dev: *const bindings::device) -> bool {
+        // SAFETY: `dev` is a valid device (caller).
+        P::device_type().owns(unsafe { device::Device::from_raw(dev.cast_mut()) })
+    }
+}
+
+/// Defines the C API of the context device bus (`include/linux/context_bus.h`) for the
+/// [`Provider`] `$provider`: `context_device_create()`, `context_device_destroy()`,
+/// `devm_context_device_create()` and `dev_is_context_device()`, each checked against its C
+/// prototype.
+///
+/// The bus itself defines `context_device_bus_type`, a [`bus::Type`](crate::bus::Type).
+#[macro_export]
+macro_rules! context_bus_c_api {
+    ($provider:ty) => {
+        // The functions have the signatures of their C prototypes.
+        const _: () = {
+            if true {
+                $crate::bindings::context_device_create
+            } else {
+                context_device_create
+            };
+            if true {
+                $crate::bindings::devm_context_device_create
+            } else {
+                devm_context_device_create
+            };
+            if true {
+                $crate::bindings::context_device_destroy
+            } else {
+                context_device_destroy
+            };
+            if true {
+                $crate::bindings::dev_is_context_device
+            } else {
+                dev_is_context_device
+            };
+        };
+
+        /// C API: see `include/linux/context_bus.h`.
+        ///
+        /// # Safety
+        ///
+        /// `parent` and `info` must be NULL or valid; `parent` must stay bound while the device
+        /// exists.
+        #[no_mangle]
+        pub unsafe extern "C" fn context_device_create(
+            parent: *mut $crate::bindings::device,
+            info: *const $crate::bindings::context_device_info,
+        ) -> *mut $crate::bindings::context_device {
+            // SAFETY: Guaranteed by the caller.
+            unsafe { $crate::context_bus::c_api::create::<$provider>(parent, info) }
+        }
+
+        /// C API: see `include/linux/context_bus.h`.
+        ///
+        /// # Safety
+        ///
+        /// As for `context_device_create()`; `parent` must be bound to a driver.
+        #[no_mangle]
+        pub unsafe extern "C" fn devm_context_device_create(
+            parent: *mut $crate::bindings::device,
+            info: *const $crate::bindings::context_device_info,
+        ) -> *mut $crate::bindings::context_device {
+            // SAFETY: Guaranteed by the caller.
+            unsafe { $crate::context_bus::c_api::devm_create::<$provider>(parent, info) }
+        }
+
+        /// C API: see `include/linux/context_bus.h`.
+        ///
+        /// # Safety
+        ///
+        /// `cdev` must be NULL or a device from `context_device_create()` not destroyed yet.
+        #[no_mangle]
+        pub unsafe extern "C" fn context_device_destroy(
+            cdev: *mut $crate::bindings::context_device,
+        ) {
+            // SAFETY: Guaranteed by the caller.
+            unsafe { $crate::context_bus::c_api::destroy::<$provider>(cdev) }
+        }
+
+        /// C API: see `include/linux/context_bus.h`.
+        ///
+        /// # Safety
+        ///
+        /// `dev` must be valid.
+        #[no_mangle]
+        pub unsafe extern "C" fn dev_is_context_device(
+            dev: *const $crate::bindings::device,
+        ) -> bool {
+            // SAFETY: Guaranteed by the caller.
+            unsafe { $crate::context_bus::c_api::is_context_device::<$provider>(dev) }
+        }
+    };
+}
 
 /// Returns the number of devices on the context device bus.
 #[cfg(CONFIG_CONTEXT_DEVICE_BUS_KUNIT_TEST)]
@@ -269,46 +585,17 @@ fn bus_device_count() -> usize {
 #[kunit_tests(rust_context_bus)]
 mod tests {
     use super::*;
-    use crate::{faux, str::CStrExt};
+    use crate::{faux, iommu::group::Group, sync::aref::ARef};
 
     /// QEMU virt's PCIe host bridge maps every requester ID to the SMMU stream of the same
     /// number through its `iommu-map`; 0x300 is a bus number no device uses.
     const PCIE_COMPATIBLE: &CStr = c"pci-host-ecam-generic";
     const FN_ID: u32 = 0x300;
 
-    /// The node whose `iommu-map` the tests use, referenced while the fixture lives.
-    struct MapProvider(NonNull<bindings::device_node>);
-
-    impl MapProvider {
-        fn find() -> Result<Self> {
-            // SAFETY: Looks up a node by compatible string; NULL starts from the root.
-            let np = unsafe {
-                bindings::of_find_compatible_node(
-                    ptr::null_mut(),
-                    ptr::null(),
-                    PCIE_COMPATIBLE.as_char_ptr(),
-                )
-            };
-            NonNull::new(np).map(Self).ok_or(ENODEV)
-        }
-
-        fn node(&self) -> &FwNode {
-            // SAFETY: `self.0` is a referenced OF node, alive as long as `self`; `FwNode` is a
-            // transparent `fwnode_handle`.
-            unsafe { &*(&raw mut (*self.0.as_ptr()).fwnode).cast::<FwNode>() }
-        }
-    }
-
-    impl Drop for MapProvider {
-        fn drop(&mut self) {
-            // SAFETY: Referenced by `find()`.
-            unsafe { bindings::of_node_put(self.0.as_ptr()) };
-        }
-    }
-
     /// What each test starts from: the map provider, a parent, the bus's device count.
     struct Fixture {
-        provider: MapProvider,
+        /// The node whose `iommu-map` the tests use.
+        provider: ARef<of::Node>,
         parent: faux::Registration,
         before: usize,
     }
@@ -316,7 +603,7 @@ mod tests {
     impl Fixture {
         fn new() -> Result<Self> {
             Ok(Self {
-                provider: MapProvider::find()?,
+                provider: of::Node::find_compatible(PCIE_COMPATIBLE).ok_or(ENODEV)?,
                 parent: faux::Registration::new(c"rust-context-bus-test", None)?,
                 before: bus_device_count(),
             })
@@ -325,7 +612,7 @@ mod tests {
         /// Creates the context device of function `FN_ID`, with `window`.
         fn create(&self, window: Option<Range<u64>>) -> Result<Registration<'_>> {
             let parent: &faux::Device<Bound> = self.parent.as_ref();
-            let node = self.provider.node();
+            let node = self.provider.fwnode();
             ContextDevice::create(parent.as_ref(), node, FN_ID, DmaMask::new::<32>(), window)
         }
     }
@@ -335,13 +622,30 @@ mod tests {
         let f = Fixture::new()?;
         let reg = f.create(Some(0x1000_0000..0x2000_0000))?;
         assert_eq!(bus_device_count(), f.before + 1);
-        let dev: &device::Device<Bound> = reg.as_ref();
+        let dev: &device::Device = reg.as_ref();
         assert_eq!(dev.name().to_bytes(), b"rust-context-bus-test:ctx.768");
-        // SAFETY: `dev` is a registered device.
-        assert!(!unsafe { (*dev.as_raw()).iommu_group }.is_null());
-        let again: &ContextDevice<Bound> = dev.try_into()?;
+        assert!(Group::of(dev).is_some());
+        let again: &ContextDevice = dev.try_into()?;
         assert_eq!(again.as_raw(), reg.as_raw());
 
+        drop(reg);
+        assert_eq!(bus_device_count(), f.before);
+        Ok(())
+    }
+
+    #[test]
+    fn dma_memory_lies_in_the_window() -> Result {
+        let f = Fixture::new()?;
+        let window = 0x1000_0000..0x2000_0000;
+        let reg = f.create(Some(window.clone()))?;
+        let ring = reg.dma_zeroed_slice::<u32>(1024, GFP_KERNEL)?;
+        let one = reg.dma_zeroed::<u64>(GFP_KERNEL)?;
+        for iova in [ring.dma_address(), one.dma_address()] {
+            assert!(window.contains(&iova));
+        }
+        assert_eq!(ring.len(), 1024);
+        // The memory goes before the device: the borrow checker sees to it.
+        drop((ring, one));
         drop(reg);
         assert_eq!(bus_device_count(), f.before);
         Ok(())
@@ -397,8 +701,7 @@ mod tests {
             match reg {
                 Ok(reg) => {
                     absorbed += 1;
-                    // SAFETY: `reg` is a registered device.
-                    assert!(!unsafe { (*reg.as_ref().as_raw()).iommu_group }.is_null());
+                    assert!(Group::of(reg.as_ref()).is_some());
                 }
                 Err(_) => refused += 1,
             }

@@ -4,7 +4,7 @@
 //!
 //! [`module!`](macros::module) runs a built-in module's initialiser at device level (6), like C's
 //! `module_init()`. Core code sometimes has to run earlier: a bus must be registered before the
-//! subsystems that register notifiers on it, for example. [`initcall!`](crate::initcall) places a
+//! subsystems that register notifiers on it, for example. [`initcall!`](crate::initcall!) places a
 //! function at any of the levels C offers (`include/linux/init.h`).
 //!
 //! C header: [`include/linux/init.h`](srctree/include/linux/init.h)
@@ -86,7 +86,7 @@ macro_rules! initcall {
     };
 }
 
-/// Emits the initcall entry of [`initcall!`](crate::initcall) in `$section`.
+/// Emits the initcall entry of [`initcall!`](crate::initcall!) in `$section`.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __initcall {

@@ -1,0 +1,305 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Buses defined in Rust.
+//!
+//! A bus is a `struct bus_type` that the driver core keeps a list of devices (and drivers) for.
+//! [`Type`] is one, defined as an immutable `static` whose callbacks are the methods of an
+//! [`Operations`] implementation; C code can name it like any bus if the static is
+//! `#[no_mangle]` and declared `extern` in a C header.
+//!
+//! C header: [`include/linux/device/bus.h`](srctree/include/linux/device/bus.h)
+
+use crate::{
+    bindings,
+    device::Device,
+    error::{from_result, to_result},
+    ffi::{c_char, c_int},
+    prelude::*,
+};
+use core::{fmt, marker::PhantomData, ops::RangeInclusive};
+
+/// The callbacks of a bus.
+///
+/// Each is called by the driver core (or the IOMMU core) for a device on the bus. The defaults
+/// do what the driver core does for a bus without the callback.
+pub trait Operations: 'static {
+    /// Returns whether a driver named `driver` may bind to `dev` (`match`). By default every
+    /// driver of the bus matches every device.
+    fn match_driver(_dev: &Device, _driver: &CStr) -> bool {
+        true
+    }
+
+    /// Adds the bus's variables to a uevent of `dev` (`uevent`). By default none.
+    fn uevent(_dev: &Device, _env: &mut UeventEnv) -> Result {
+        Ok(())
+    }
+
+    /// Sets up the DMA of `dev`: its IOMMU, its addressable ranges (`dma_configure`).
+    ///
+    /// Called before a driver probes the device, and by the IOMMU core when it probes a device
+    /// that has none. Calls for devices of Rust buses are serialised, so `config` may change the
+    /// device's DMA configuration. By default nothing is configured.
+    fn dma_configure(_dev: &Device, _config: &mut DmaConfig<'_>) -> Result {
+        Ok(())
+    }
+}
+
+/// A bus type, `struct bus_type`, whose callbacks are those of `T`.
+///
+/// # Invariants
+///
+/// `self.0` is a `bus_type` whose callbacks are the trampolines of `T`; it never changes.
+///
+/// # Examples
+///
+/// ```
+/// use kernel::{bus, device::Device, prelude::*};
+///
+/// struct Widgets;
+///
+/// impl bus::Operations for Widgets {
+///     fn match_driver(_dev: &Device, driver: &CStr) -> bool {
+///         driver.to_bytes().starts_with(b"widget")
+///     }
+/// }
+///
+/// static WIDGET_BUS: bus::Type<Widgets> = bus::Type::new(c"widget");
+///
+/// // A bus is not unregistered: only built-in code defines one, at an initcall.
+/// fn widget_bus_init() -> Result {
+///     WIDGET_BUS.register()
+/// }
+/// # let _ = widget_bus_init;
+/// ```
+#[repr(transparent)]
+pub struct Type<T: Operations>(bindings::bus_type, PhantomData<fn() -> T>);
+
+// SAFETY: The `bus_type` is never changed after its constant initialisation (type invariant), and
+// the driver core only reads it: it keeps a bus's mutable state in a `subsys_private` of its own.
+unsafe impl<T: Operations> Sync for Type<T> {}
+
+impl<T: Operations> Type<T> {
+    /// Makes a bus type named `name` (the directory in `/sys/bus`).
+    pub const fn new(name: &'static CStr) -> Self {
+        // INVARIANT: The callbacks are the trampolines of `T`.
+        Self(
+            bindings::bus_type {
+                name: crate::str::as_char_ptr_in_const_context(name),
+                match_: Some(match_callback::<T>),
+                uevent: Some(uevent_callback::<T>),
+                dma_configure: Some(dma_configure_callback::<T>),
+                ..pin_init::zeroed()
+            },
+            PhantomData,
+        )
+    }
+
+    /// Returns the raw `struct bus_type` pointer.
+    pub fn as_raw(&self) -> *const bindings::bus_type {
+        &self.0
+    }
+
+    /// Registers the bus with the driver core (`bus_register()`).
+    ///
+    /// A bus stays registered: built-in code registers it once, at an initcall (see
+    /// [`initcall!`](crate::initcall!)).
+    pub fn register(&'static self) -> Result {
+        // SAFETY: `self.0` is a valid bus type that lives forever.
+        to_result(unsafe { bindings::bus_register(self.as_raw()) })
+    }
+
+    /// Returns whether `dev` is on this bus.
+    pub fn contains(&self, dev: &Device) -> bool {
+        // SAFETY: `dev` is a valid device; its `bus` is set before it is added and stays.
+        core::ptr::eq(unsafe { (*dev.as_raw()).bus }, self.as_raw())
+    }
+}
+
+unsafe extern "C" fn match_callback<T: Operations>(
+    dev: *mut bindings::device,
+    drv: *const bindings::device_driver,
+) -> c_int {
+    // SAFETY: The driver core passes a valid device, kept for the call.
+    let dev = unsafe { Device::from_raw(dev) };
+    // SAFETY: The driver core passes a valid, registered driver, whose name is a NUL-terminated
+    // string that lives as long as the driver.
+    let name = unsafe { CStr::from_char_ptr((*drv).name) };
+    T::match_driver(dev, name).into()
+}
+
+unsafe extern "C" fn uevent_callback<T: Operations>(
+    dev: *const bindings::device,
+    env: *mut bindings::kobj_uevent_env,
+) -> c_int {
+    // SAFETY: The driver core passes a valid device, kept for the call; `Device` only offers
+    // access that is sound through a shared reference.
+    let dev = unsafe { Device::from_raw(dev.cast_mut()) };
+    // SAFETY: The driver core passes a valid environment that only this call uses.
+    let env = unsafe { &mut *env.cast::<UeventEnv>() };
+    from_result(|| T::uevent(dev, env).map(|()| 0))
+}
+
+kernel::sync::global_lock! {
+    // SAFETY: Initialised by `bus_init()` at the pure initcall level, before any bus is
+    // registered (core level at the earliest), so before any device of a Rust bus exists.
+    unsafe(uninit) static DMA_CONFIG_LOCK: Mutex<()> = ();
+}
+
+fn bus_init() -> Result {
+    // SAFETY: Called once, by the initcall, before anything can take the lock.
+    unsafe { DMA_CONFIG_LOCK.init() };
+    Ok(())
+}
+
+crate::initcall!(pure, bus_init);
+
+unsafe extern "C" fn dma_configure_callback<T: Operations>(dev: *mut bindings::device) -> c_int {
+    // SAFETY: The driver core or the IOMMU core passes a valid device, kept for the call.
+    let dev = unsafe { Device::from_raw(dev) };
+    let _guard = DMA_CONFIG_LOCK.lock();
+    // INVARIANT: In `dma_configure`, under `DMA_CONFIG_LOCK`.
+    let mut config = DmaConfig {
+        dev,
+        _not_send: PhantomData,
+    };
+    from_result(|| T::dma_configure(dev, &mut config).map(|()| 0))
+}
+
+/// The environment of a uevent being built, `struct kobj_uevent_env`.
+///
+/// # Invariants
+///
+/// A `&mut UeventEnv` is a valid environment, used by nothing else for the reference's lifetime.
+#[repr(transparent)]
+pub struct UeventEnv(bindings::kobj_uevent_env);
+
+impl UeventEnv {
+    /// Adds the variable `args` (formatted as `NAME=value`) to the uevent (`add_uevent_var()`).
+    ///
+    /// Fails with `ENOMEM` if the uevent has no room left.
+    pub fn add_var(&mut self, args: fmt::Arguments<'_>) -> Result {
+        // SAFETY: `self.0` is a valid environment we may change (type invariant); `%pA` formats
+        // the `fmt::Arguments` it is given a pointer to, which lives for the call.
+        to_result(unsafe {
+            bindings::add_uevent_var(
+                &mut self.0,
+                c"%pA".as_char_ptr(),
+                (&raw const args).cast::<c_char>(),
+            )
+        })
+    }
+}
+
+/// The DMA configuration of a device, writable from its bus's `dma_configure` only.
+///
+/// # Invariants
+///
+/// Exists only during an [`Operations::dma_configure`] call for `dev`, under `DMA_CONFIG_LOCK`:
+/// no other Rust bus callback changes a device's DMA configuration concurrently, and the device
+/// is not used for DMA yet (the driver core configures DMA before probing a driver; the IOMMU
+/// core before the device's first use).
+pub struct DmaConfig<'a> {
+    dev: &'a Device,
+    _not_send: PhantomData<*mut ()>,
+}
+
+impl DmaConfig<'_> {
+    /// Configures the device's DMA from the device tree node `np` (`of_dma_configure_id()`):
+    /// its IOMMU, looked up through `np`'s `iommu-map` with `id` if given, else through `np`'s
+    /// own `iommus`; and the range map of `np`'s `dma-ranges`.
+    ///
+    /// `force_dma` configures DMA even if the node's parents say nothing about it.
+    #[cfg(CONFIG_OF)]
+    pub fn of_configure(
+        &mut self,
+        np: &crate::of::Node,
+        force_dma: bool,
+        id: Option<u32>,
+    ) -> Result {
+        let id = id.as_ref().map_or(core::ptr::null(), core::ptr::from_ref);
+        // SAFETY: `self.dev` is valid and `np` referenced; nothing else changes the device's DMA
+        // configuration concurrently (type invariant). `id` is NULL or points to a `u32` that
+        // lives for the call.
+        to_result(unsafe {
+            bindings::of_dma_configure_id(self.dev.as_raw(), np.as_raw(), force_dma, id)
+        })
+    }
+
+    /// Returns whether the device is already confined to its range map (`dev_dma_range_strict()`),
+    /// by an earlier [`DmaConfig::confine`].
+    pub fn is_confined(&self) -> bool {
+        // SAFETY: `self.dev` is a valid device.
+        unsafe { bindings::dev_dma_range_strict(self.dev.as_raw()) }
+    }
+
+    /// Confines the device's DMA addresses to `window`: its range map becomes the window,
+    /// intersected with the map it had (from `dma-ranges`: a window never widens it); its
+    /// `bus_dma_limit` the end of that; and it is marked strict, so that dma-iommu reserves every
+    /// IOVA outside the map.
+    ///
+    /// Fails with `ERANGE` if the window and the old map do not meet, with `EINVAL` for an empty
+    /// window.
+    pub fn confine(&mut self, window: RangeInclusive<u64>) -> Result {
+        if window.is_empty() {
+            return Err(EINVAL);
+        }
+        let (start, last) = (*window.start(), *window.end());
+        let dev = self.dev.as_raw();
+        let mut map = KVec::<bindings::bus_dma_region>::new();
+        // SAFETY: `dev` is valid, and its DMA configuration ours to change (type invariant).
+        let old = unsafe { (*dev).dma_range_map };
+        if old.is_null() {
+            map.push(
+                bindings::bus_dma_region {
+                    cpu_start: start,
+                    dma_start: start,
+                    size: last - start + 1,
+                },
+                GFP_KERNEL,
+            )?;
+        } else {
+            let mut region = old;
+            loop {
+                // SAFETY: A range map is an array of regions that ends with one of size 0; the
+                // device owns it and nothing changes it concurrently (type invariant).
+                let r = unsafe { *region };
+                if r.size == 0 {
+                    break;
+                }
+                let lo = r.dma_start.max(start);
+                let hi = (r.dma_start + (r.size - 1)).min(last);
+                if lo <= hi {
+                    let region = bindings::bus_dma_region {
+                        cpu_start: r.cpu_start + (lo - r.dma_start),
+                        dma_start: lo,
+                        size: hi - lo + 1,
+                    };
+                    map.push(region, GFP_KERNEL)?;
+                }
+                // SAFETY: `region` is not the terminating region, so the array goes on.
+                region = unsafe { region.add(1) };
+            }
+            if map.is_empty() {
+                return Err(ERANGE);
+            }
+        }
+        let limit = map
+            .iter()
+            .map(|r| r.dma_start + (r.size - 1))
+            .max()
+            .unwrap_or(last);
+        map.push(pin_init::zeroed(), GFP_KERNEL)?;
+        let (map, _, _) = map.into_raw_parts();
+        // SAFETY: `dev` is valid and its DMA configuration ours to change (type invariant). The
+        // old map came from `kmalloc()` (the OF core) or is NULL; the new one comes from
+        // `kmalloc()` too (`KVec` uses `krealloc()`), and the driver core frees it with
+        // `kfree()`.
+        unsafe {
+            (*dev).dma_range_map = map.cast_const();
+            (*dev).bus_dma_limit = limit;
+            bindings::dev_set_dma_range_strict(dev);
+            bindings::kfree(old.cast());
+        }
+        Ok(())
+    }
+}
