@@ -9,6 +9,7 @@
 #                    the per-patch builds, ply and GitPython for the SPDX
 #                    check of checkpatch.pl)
 #   setup.sh docs    also what make docs needs (Sphinx for htmldocs)
+#   setup.sh docs-png  and a headless browser (CTXBUS_DOCS_PNG=1 make docs)
 
 source "$(dirname "$0")/lib.sh"
 
@@ -20,7 +21,12 @@ DEB_PKGS=(clang-19 lld-19 llvm-19 libclang-19-dev qemu-system-arm
 # Documentation/sphinx/requirements.txt and scripts/sphinx-pre-install).
 DOC_PKGS=(python3-sphinx python3-sphinx-rtd-theme python3-docutils
 	  python3-jinja2 python3-yaml graphviz)
-if [ "${1:-}" = docs ]; then DEB_PKGS+=("${DOC_PKGS[@]}"); fi
+# `CTXBUS_DOCS_PNG=1 make docs`: a headless browser to render the page.
+VIEW_PKGS=(chromium fonts-dejavu-core)
+case "${1:-}" in
+docs) DEB_PKGS+=("${DOC_PKGS[@]}") ;;
+docs-png) DEB_PKGS+=("${DOC_PKGS[@]}" "${VIEW_PKGS[@]}") ;;
+esac
 BINDGEN_VERSION=0.72.1
 
 [ "$(uname -s)" = Linux ] && command -v apt-get >/dev/null &&
