@@ -160,7 +160,7 @@ fi
 # The Cc list of the cover letter, from get_maintainer.pl on every patch.
 cover=$SERIES/0000-cover-letter.patch
 cc=$(cd "$ST" && ./scripts/get_maintainer.pl --no-git --no-git-fallback --norolestats \
-	"${patches[@]}" 2>/dev/null | sort -u) || true
+	"${patches[@]}" 2>/dev/null | grep -vF "<$email>" | sort -u) || true
 if [ -n "$cc" ]; then
 	awk -v cc="$cc" '
 		BEGIN { n = split(cc, a, "\n") }
