@@ -6,7 +6,7 @@
 SHELL := /bin/bash
 H := harness
 
-.PHONY: help setup fetch tree build test test-debug bench run shell matrix refresh-patch new-patch clean distclean
+.PHONY: help setup fetch tree build test test-debug bench run shell matrix series series-check docs refresh-patch new-patch clean distclean
 
 help:
 	@echo 'make run            build, boot under QEMU virt+SMMUv3, print the IOMMU groups'
@@ -16,9 +16,13 @@ help:
 	@echo 'make shell          like run, with an interactive shell'
 	@echo 'make setup|fetch|tree|build   the single steps run and test take'
 	@echo 'make matrix         build the users as modules, and a kernel without Rust (slow)'
+	@echo 'make series         write the series as git format-patch files to out/series/ (with cover letter)'
+	@echo 'make series-check   git am out/series/ on the pristine base, build and checkpatch each patch (slow)'
+	@echo 'make docs           build the htmldocs of Documentation/driver-api and the rustdoc, say where'
 	@echo 'make refresh-patch PATCH=patches/x.patch [FILES="a.c"]   carry tree edits back'
 	@echo 'make new-patch NAME=subsys-change FILES="a.c b.h"        start a new patch'
-	@echo 'make clean          drop build output (out/build, out/run, out/build-debug, out/debug); distclean: all of out/'
+	@echo 'make clean          drop build output (out/build, out/run, out/build-debug, out/debug,'
+	@echo '                   out/series-check/build, out/docs); distclean: all of out/'
 
 setup:
 	@bash $(H)/setup.sh
@@ -50,6 +54,15 @@ shell: tree
 matrix: tree
 	@bash $(H)/matrix.sh
 
+series: fetch
+	@source $(H)/lib.sh && python3 $(H)/series.py "$$REPO" "$$PRISTINE" "$$OUT/series"
+
+series-check: tree
+	@bash $(H)/series-check.sh
+
+docs: tree
+	@bash $(H)/docs.sh
+
 refresh-patch:
 	@bash $(H)/patch.sh refresh $(PATCH) $(FILES)
 
@@ -57,7 +70,8 @@ new-patch:
 	@bash $(H)/patch.sh new $(NAME) $(FILES)
 
 clean:
-	@source $(H)/lib.sh && rm -rf "$$BUILD" "$$OUT"/build-debug "$$RUNDIR" "$$OUT"/debug "$$OUT"/*.log
+	@source $(H)/lib.sh && rm -rf "$$BUILD" "$$OUT"/build-debug "$$RUNDIR" "$$OUT"/debug "$$OUT"/*.log \
+		"$$OUT"/series-check/build "$$OUT"/docs
 
 distclean:
 	@source $(H)/lib.sh && rm -rf "$$OUT"

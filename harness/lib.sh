@@ -29,6 +29,19 @@ KUNITCONFIG=tools/testing/kunit/configs/context_bus.config
 export PATH="$HOME/.cargo/bin:$PATH"
 export LIBCLANG_PATH=${LIBCLANG_PATH:-/usr/lib/llvm${LLVM_SUFFIX}/lib}
 
+# Python modules from Debian packages (ply and GitPython for checkpatch's
+# SPDX check, Sphinx for htmldocs) are there for Debian's python3, which
+# another python3 first on PATH (pyenv, a venv) would not see.
+DEB_PYTHON3=/usr/bin/python3
+
+# Run "$@" with Debian's python3 as the python3 on PATH.
+with_deb_python() {
+	local bin=$OUT/deb-python-bin
+	mkdir -p "$bin"
+	ln -sfn "$DEB_PYTHON3" "$bin/python3"
+	PATH="$bin:$PATH" "$@"
+}
+
 say() { printf '==> %s\n' "$*" >&2; }
 
 die() {

@@ -4,12 +4,29 @@
 # Install the host tools the build needs, from packages only: Debian
 # packages, bindgen-cli from crates.io, rust-src through rustup.  Does
 # nothing (and says so) when everything is already there.
+#
+#   setup.sh         what make run/test/bench/series-check need (ccache for
+#                    the per-patch builds, ply and GitPython for the SPDX
+#                    check of checkpatch.pl)
+#   setup.sh docs    also what make docs needs (Sphinx for htmldocs)
+#   setup.sh docs-png  and a headless browser (CTXBUS_DOCS_PNG=1 make docs)
 
 source "$(dirname "$0")/lib.sh"
 
 DEB_PKGS=(clang-19 lld-19 llvm-19 libclang-19-dev qemu-system-arm
 	  flex bison bc libelf-dev libssl-dev cpio kmod xz-utils
-	  make git python3 perl)
+	  make git python3 perl
+	  ccache python3-ply python3-git)
+# `make docs`: Sphinx and what the kernel's htmldocs needs (see
+# Documentation/sphinx/requirements.txt and scripts/sphinx-pre-install).
+DOC_PKGS=(python3-sphinx python3-sphinx-rtd-theme python3-docutils
+	  python3-jinja2 python3-yaml graphviz)
+# `CTXBUS_DOCS_PNG=1 make docs`: a headless browser to render the page.
+VIEW_PKGS=(chromium fonts-dejavu-core)
+case "${1:-}" in
+docs) DEB_PKGS+=("${DOC_PKGS[@]}") ;;
+docs-png) DEB_PKGS+=("${DOC_PKGS[@]}" "${VIEW_PKGS[@]}") ;;
+esac
 BINDGEN_VERSION=0.72.1
 
 [ "$(uname -s)" = Linux ] && command -v apt-get >/dev/null &&

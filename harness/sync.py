@@ -34,26 +34,85 @@ def git(tree, *args, inp=None, env=None, check=True):
     return res.stdout.decode()
 
 
-def series(repo):
-    """The patches of patches/series, in order, as absolute paths."""
+def series_entries(repo):
+    """The patches of patches/series, in order: (absolute path, [overlay files]).
+
+    A line names a patch; the indented lines after it (leading whitespace)
+    name, one each, the overlay files that patch introduces:
+
+        driver-core-context-device-bus.patch
+            drivers/base/context_bus.rs
+            include/linux/context_bus.h
+
+    '#' starts a comment.
+    """
     path = os.path.join(repo, 'patches', 'series')
     if not os.path.exists(path):
         return []
     out = []
     with open(path) as f:
-        for line in f:
-            name = line.split('#', 1)[0].strip()
-            if name:
-                p = os.path.join(repo, 'patches', name.split()[0])
-                if not os.path.exists(p):
-                    raise Failure('patches/series names %s, which does not exist' % name)
-                out.append(p)
+        for num, line in enumerate(f, 1):
+            text = line.split('#', 1)[0].rstrip()
+            if not text.strip():
+                continue
+            if text[0] in ' \t':
+                if not out:
+                    raise Failure('patches/series:%d: the file %s comes before any patch'
+                                  % (num, text.strip()))
+                out[-1][1].append(text.strip())
+                continue
+            name = text.split()[0]
+            p = os.path.join(repo, 'patches', name)
+            if not os.path.exists(p):
+                raise Failure('patches/series names %s, which does not exist' % name)
+            out.append((p, []))
     return out
 
 
-def overlay_files(repo, tree):
-    """Project files that belong in the kernel tree, with their modes."""
-    top = set(os.listdir(tree))
+def series(repo):
+    """The patches of patches/series, in order, as absolute paths."""
+    return [p for p, _ in series_entries(repo)]
+
+
+def check_declared(repo, files):
+    """Fail unless each overlay file (FILES, from overlay_files()) is declared
+    under exactly one patch of patches/series, and each declared file is one."""
+    have = set(name for name, _, _ in files)
+    owner = {}
+    twice = []
+    for patch, declared in series_entries(repo):
+        for name in declared:
+            if name in owner:
+                twice.append('%s (under %s and %s)' % (name, owner[name],
+                                                     os.path.basename(patch)))
+            owner[name] = os.path.basename(patch)
+    missing = sorted(have - set(owner))
+    absent = sorted(set(owner) - have)
+    problems = []
+    if missing:
+        problems.append('overlay files that no patch of patches/series introduces:\n    %s\n'
+                        'list each, indented, under the patch it belongs to'
+                        % '\n    '.join(missing))
+    if absent:
+        problems.append('patches/series declares files that are not overlay files:\n    %s\n'
+                        'create them, or drop their lines (harness files are no overlay)'
+                        % '\n    '.join('%s (under %s)' % (n, owner[n]) for n in absent))
+    if twice:
+        problems.append('patches/series declares files twice:\n    %s' % '\n    '.join(twice))
+    if problems:
+        raise Failure('\n'.join(problems))
+    return owner
+
+
+def has_diff(patch):
+    return header_of(patch) != open(patch).read()
+
+
+def overlay_files(repo, tree, top=None):
+    """Project files that belong in the kernel tree, with their modes: those
+    under a top-level directory the kernel tree (TREE, or the names TOP) has."""
+    if top is None:
+        top = set(os.listdir(tree))
     dirs = sorted(d for d in os.listdir(repo)
                   if d in top and os.path.isdir(os.path.join(repo, d)) and d != '.git')
     if not dirs:
@@ -78,6 +137,8 @@ class Index:
         git(tree, 'read-tree', 'base', env=self.env)
 
     def apply(self, patch):
+        if not has_diff(patch):
+            return
         res = subprocess.run(['git', '-C', self.tree, 'apply', '--cached', patch],
                              capture_output=True, env=dict(os.environ, **self.env))
         if res.returncode != 0:
@@ -128,6 +189,10 @@ def sync(repo, tree):
     files = overlay_files(repo, tree)
     idx.add(files, base)
     wanted = idx.write_tree()
+    try:
+        check_declared(repo, files)
+    except Failure as e:
+        print('==> warning: %s\n    (make series fails on this)' % e, file=sys.stderr)
 
     # What the last sync left on disk, path by path ('-' for nothing).
     last = {}
@@ -195,7 +260,7 @@ def sync(repo, tree):
 
 
 def patch_files(tree, patch):
-    if header_of(patch) == open(patch).read():
+    if not has_diff(patch):
         return []
     out = subprocess.run(['git', '-C', tree, 'apply', '--numstat', patch],
                          capture_output=True, check=True).stdout.decode()

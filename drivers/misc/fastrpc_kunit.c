@@ -469,6 +469,7 @@ static void fastrpc_probe_fault_injection(struct kunit *test)
 	struct rpmsg_device *rpdev;
 	struct device *dev;
 	bool fired = false;
+	int attached;
 
 	if (!IS_ENABLED(CONFIG_FAULT_INJECTION))
 		kunit_skip(test, "needs CONFIG_FAULT_INJECTION (make test-debug)");
@@ -483,9 +484,11 @@ static void fastrpc_probe_fault_injection(struct kunit *test)
 		/* A failed probe is an error of device_attach() or no driver. */
 		kunit_expect_stack_dump(test, CONTEXT_BUS_KUNIT_FAULT_WARNS) {
 			context_bus_kunit_fault_arm(n);
-			device_attach(dev);
+			attached = device_attach(dev);
 			fired = context_bus_kunit_fault_fired();
 		}
+		/* device_attach() returns 1 exactly when it bound the driver. */
+		KUNIT_EXPECT_EQ_MSG(test, attached == 1, !!dev->driver, "fault %u", n);
 		if (dev->driver) {
 			KUNIT_EXPECT_EQ_MSG(test, context_bus_kunit_count(dev), 2, "fault %u", n);
 			KUNIT_EXPECT_NOT_NULL(test, dev_get_drvdata(dev));

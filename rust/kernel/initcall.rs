@@ -12,10 +12,10 @@
 /// Runs a function at boot, at the given initcall level.
 ///
 /// The function is named by an identifier in scope of the invocation, and may be invoked once
-/// per scope. The level is one of `pure`, `core`, `postcore`, `arch`, `subsys`, `fs`, `rootfs`, `device` or
-/// `late`, or a `_sync` variant of the numbered ones, as in C. The function takes nothing and
-/// returns [`Result`](crate::error::Result); an error is reported by the initcall machinery, as a
-/// C initcall's would be.
+/// per scope. The level is one of `pure`, `core`, `postcore`, `arch`, `subsys`, `fs`, `rootfs`,
+/// `device` or `late`, or a `_sync` variant of the numbered ones, as in C. The function takes
+/// nothing and returns [`Result`](crate::error::Result); an error is reported by the initcall
+/// machinery, as a C initcall's would be.
 ///
 /// It emits the same entry as C's `___define_initcall()` and as [`module!`](macros::module) for
 /// built-in code: a 32-bit place-relative reference where the architecture selects
