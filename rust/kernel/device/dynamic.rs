@@ -147,12 +147,18 @@ unsafe extern "C" fn release_callback<T>(dev: *mut bindings::device) {
 /// Its setters take `&self`: a `Builder` is neither `Send` nor `Sync`, so they never run
 /// concurrently, and they only change the `struct device` and the node, never `T`.
 ///
+/// The builder holds a reference to the parent until the device is added: `device_add()` takes
+/// the device's own reference to the parent, which `device_del()` drops. A builder may thus
+/// outlive the `&Device` it was made from.
+///
 /// # Invariants
 ///
 /// `obj` is an `Object<T>` whose `dev` is initialised, of a [`Type<T>`], and not added; `self`
-/// owns the reference `device_initialize()` gave, and nothing else refers to the device.
+/// owns the reference `device_initialize()` gave, and nothing else refers to the device. The
+/// device's `parent` is `_parent`, which `self` holds a reference to.
 pub struct Builder<T: 'static> {
     obj: NonNull<Object<T>>,
+    _parent: ARef<Device>,
 }
 
 impl<T: Send + Sync> Builder<T> {
@@ -177,9 +183,11 @@ impl<T: Send + Sync> Builder<T> {
         // SAFETY: The object is not moved out of its allocation: `release_callback()` frees it
         // where it is.
         let obj = KBox::into_raw(unsafe { core::pin::Pin::into_inner_unchecked(obj) });
+        let parent: ARef<Device> = parent.into();
         // SAFETY: `obj` is a fresh allocation, owned here; from `device_initialize()` on the
         // device's reference count owns it, and `release_callback()` frees it. `parent` is a valid
-        // device, which the new device references once it is added.
+        // device, referenced by the builder until `device_add()` takes the device's own reference
+        // to it.
         unsafe {
             let dev = Opaque::cast_into(&raw const (*obj).dev);
             bindings::device_initialize(dev);
@@ -187,10 +195,11 @@ impl<T: Send + Sync> Builder<T> {
             (*dev).bus = bus.as_raw();
             (*dev).type_ = ty.as_raw();
         }
-        // INVARIANT: Initialised above, of type `ty`, not added; ours alone.
+        // INVARIANT: Initialised above, of type `ty`, not added, child of `parent`; ours alone.
         Ok(Self {
             // SAFETY: `obj` comes from a `KBox`, so it is not NULL.
             obj: unsafe { NonNull::new_unchecked(obj) },
+            _parent: parent,
         })
     }
 }
@@ -257,7 +266,11 @@ impl<T: 'static> Builder<T> {
             bindings::device_add(dev)
         })?;
         let obj = self.obj;
-        core::mem::forget(self);
+        // The device now holds its own reference to the parent (`device_add()`): drop ours, but
+        // not the device's initial reference, which passes to `Added`.
+        let this = core::mem::ManuallyDrop::new(self);
+        // SAFETY: `this._parent` is read once, and `this` is never dropped or used again.
+        drop(unsafe { core::ptr::read(&this._parent) });
         // INVARIANT: Added just above; the reference passes from `Builder` to `Added`.
         Ok(Added { obj })
     }
