@@ -609,7 +609,9 @@ fn context_bus_init() -> Result {
     // SAFETY: Called once, before anything can take the lock.
     unsafe { CONTEXTS.init() };
     *CONTEXTS.lock() = Some(RBTree::new());
-    context_device_bus_type.register()
+    // SAFETY: The bus type is a static of built-in code (the bus cannot be a module), never
+    // freed; this initcall registers it once.
+    unsafe { context_device_bus_type.register() }
 }
 
 kernel::initcall!(postcore, context_bus_init);

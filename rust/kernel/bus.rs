@@ -67,7 +67,8 @@ pub trait Operations: 'static {
 ///
 /// // A bus is not unregistered: only built-in code defines one, at an initcall.
 /// fn widget_bus_init() -> Result {
-///     WIDGET_BUS.register()
+///     // SAFETY: `WIDGET_BUS` is a static of built-in code, never freed.
+///     unsafe { WIDGET_BUS.register() }
 /// }
 /// # let _ = widget_bus_init;
 /// ```
@@ -102,9 +103,15 @@ impl<T: Operations> Type<T> {
     /// Registers the bus with the driver core (`bus_register()`).
     ///
     /// A bus stays registered: built-in code registers it once, at an initcall (see
-    /// [`initcall!`](crate::initcall!)).
-    pub fn register(&'static self) -> Result {
-        // SAFETY: `self.0` is a valid bus type that lives forever.
+    /// [`initcall!`](crate::initcall!)). There is no unregistration.
+    ///
+    /// # Safety
+    ///
+    /// `self` must never be freed: it must be a `static` of built-in code, not of a module (whose
+    /// statics go at `rmmod`, while the driver core would still point to them). It must be
+    /// registered once.
+    pub unsafe fn register(&'static self) -> Result {
+        // SAFETY: `self.0` is a valid bus type that is never freed (caller), registered once.
         to_result(unsafe { bindings::bus_register(self.as_raw()) })
     }
 
