@@ -15,6 +15,7 @@ use crate::{
     error::{from_result, to_result},
     ffi::{c_char, c_int},
     prelude::*,
+    types::Opaque,
 };
 use core::{fmt, marker::PhantomData, ops::RangeInclusive};
 
@@ -72,8 +73,26 @@ pub trait Operations: 'static {
 /// }
 /// # let _ = widget_bus_init;
 /// ```
+///
+/// A bus is told from another by its address: the `struct bus_type` is [`Opaque`], so a `Type`
+/// is never promoted to a constant, and two buses with the same name are never merged into one
+/// object. A bus must be a `static`:
+///
+/// ```compile_fail,E0515
+/// use kernel::bus;
+///
+/// struct Widgets;
+/// impl bus::Operations for Widgets {}
+///
+/// const WIDGET_BUS: bus::Type<Widgets> = bus::Type::new(c"widget");
+///
+/// fn widget_bus() -> &'static bus::Type<Widgets> {
+///     // error[E0515]: cannot return reference to temporary value
+///     &WIDGET_BUS
+/// }
+/// ```
 #[repr(transparent)]
-pub struct Type<T: Operations>(bindings::bus_type, PhantomData<fn() -> T>);
+pub struct Type<T: Operations>(Opaque<bindings::bus_type>, PhantomData<fn() -> T>);
 
 // SAFETY: The `bus_type` is never changed after its constant initialisation (type invariant), and
 // the driver core only reads it: it keeps a bus's mutable state in a `subsys_private` of its own.
@@ -84,20 +103,20 @@ impl<T: Operations> Type<T> {
     pub const fn new(name: &'static CStr) -> Self {
         // INVARIANT: The callbacks are the trampolines of `T`.
         Self(
-            bindings::bus_type {
+            Opaque::new(bindings::bus_type {
                 name: crate::str::as_char_ptr_in_const_context(name),
                 match_: Some(match_callback::<T>),
                 uevent: Some(uevent_callback::<T>),
                 dma_configure: Some(dma_configure_callback::<T>),
                 ..pin_init::zeroed()
-            },
+            }),
             PhantomData,
         )
     }
 
     /// Returns the raw `struct bus_type` pointer.
     pub fn as_raw(&self) -> *const bindings::bus_type {
-        &self.0
+        self.0.get()
     }
 
     /// Registers the bus with the driver core (`bus_register()`).

@@ -57,6 +57,23 @@ impl<T> Object<T> {
 
 /// The type of the devices with data `T`, `struct device_type`.
 ///
+/// A type is told from another by its address: the `struct device_type` is [`Opaque`], so a
+/// `Type` is never promoted to a constant, and two types with the same name and groups are
+/// never merged into one object. A type must be a `static`:
+///
+/// ```compile_fail,E0515
+/// use kernel::device::{attribute::GroupList, dynamic};
+///
+/// static NO_GROUPS: GroupList<1> = GroupList::new([None]);
+///
+/// const WIDGET: dynamic::Type<u32> = dynamic::Type::new(c"widget", &NO_GROUPS);
+///
+/// fn widget_type() -> &'static dynamic::Type<u32> {
+///     // error[E0515]: cannot return reference to temporary value
+///     &WIDGET
+/// }
+/// ```
+///
 /// # Invariants
 ///
 /// `self.0` never changes after its constant initialisation; its `release` is
@@ -80,7 +97,7 @@ impl<T> Object<T> {
 /// }
 /// ```
 #[repr(transparent)]
-pub struct Type<T: 'static>(bindings::device_type, PhantomData<fn() -> T>);
+pub struct Type<T: 'static>(Opaque<bindings::device_type>, PhantomData<fn() -> T>);
 
 // SAFETY: The `device_type` is never changed (type invariant) and the driver core only reads it.
 unsafe impl<T: Send + Sync> Sync for Type<T> {}
@@ -91,18 +108,18 @@ impl<T: Send + Sync> Type<T> {
     pub const fn new<const N: usize>(name: &'static CStr, groups: &'static GroupList<N>) -> Self {
         // INVARIANT: `release` frees an `Object<T>`; only `Builder::new` gives a device this type.
         Self(
-            bindings::device_type {
+            Opaque::new(bindings::device_type {
                 name: crate::str::as_char_ptr_in_const_context(name),
                 groups: groups.as_raw().cast_mut(),
                 release: Some(release_callback::<T>),
                 ..pin_init::zeroed()
-            },
+            }),
             PhantomData,
         )
     }
 
     fn as_raw(&self) -> *const bindings::device_type {
-        &self.0
+        self.0.get()
     }
 
     /// Returns whether `dev` is of this type.
