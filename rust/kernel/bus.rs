@@ -264,7 +264,8 @@ impl DmaConfig<'_> {
     /// IOVA outside the map.
     ///
     /// Fails with `ERANGE` if the window and the old map do not meet, with `EINVAL` for an empty
-    /// window.
+    /// window, for a window of all 2^64 addresses without an old map (a region cannot be that
+    /// large), or for an old map whose regions overflow.
     pub fn confine(&mut self, window: RangeInclusive<u64>) -> Result {
         if window.is_empty() {
             return Err(EINVAL);
@@ -279,7 +280,7 @@ impl DmaConfig<'_> {
                 bindings::bus_dma_region {
                     cpu_start: start,
                     dma_start: start,
-                    size: last - start + 1,
+                    size: (last - start).checked_add(1).ok_or(EINVAL)?,
                 },
                 GFP_KERNEL,
             )?;
@@ -293,12 +294,13 @@ impl DmaConfig<'_> {
                     break;
                 }
                 let lo = r.dma_start.max(start);
-                let hi = (r.dma_start + (r.size - 1)).min(last);
+                let hi = r.dma_start.checked_add(r.size - 1).ok_or(EINVAL)?.min(last);
                 if lo <= hi {
                     let region = bindings::bus_dma_region {
-                        cpu_start: r.cpu_start + (lo - r.dma_start),
+                        cpu_start: r.cpu_start.checked_add(lo - r.dma_start).ok_or(EINVAL)?,
                         dma_start: lo,
-                        size: hi - lo + 1,
+                        // `hi - lo < r.size`, which is a `u64`.
+                        size: (hi - lo).checked_add(1).ok_or(EINVAL)?,
                     };
                     map.push(region, GFP_KERNEL)?;
                 }
