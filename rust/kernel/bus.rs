@@ -196,6 +196,20 @@ unsafe extern "C" fn dma_configure_callback<T: Operations>(dev: *mut bindings::d
 /// # Invariants
 ///
 /// A `&mut UeventEnv` is a valid environment, used by nothing else for the reference's lifetime.
+///
+/// # Examples
+///
+/// ```
+/// use kernel::{bus, device::Device, prelude::*};
+///
+/// struct Widgets;
+///
+/// impl bus::Operations for Widgets {
+///     fn uevent(dev: &Device, env: &mut bus::UeventEnv) -> Result {
+///         env.add_var(fmt!("WIDGET_NAME={}", dev.name()))
+///     }
+/// }
+/// ```
 #[repr(transparent)]
 pub struct UeventEnv(bindings::kobj_uevent_env);
 
@@ -224,6 +238,24 @@ impl UeventEnv {
 /// no other Rust bus callback changes a device's DMA configuration concurrently, and the device
 /// is not used for DMA yet (the driver core configures DMA before probing a driver; the IOMMU
 /// core before the device's first use).
+///
+/// # Examples
+///
+/// ```
+/// use kernel::{bus, device::Device, prelude::*};
+///
+/// struct Widgets;
+///
+/// impl bus::Operations for Widgets {
+///     // Each widget may only use the first 4 GiB of IOVA, once.
+///     fn dma_configure(_dev: &Device, config: &mut bus::DmaConfig<'_>) -> Result {
+///         if config.is_confined() {
+///             return Ok(());
+///         }
+///         config.confine(0..=u64::from(u32::MAX))
+///     }
+/// }
+/// ```
 pub struct DmaConfig<'a> {
     dev: &'a Device,
     _not_send: PhantomData<*mut ()>,
