@@ -304,7 +304,7 @@ impl<'a> Request<'a> {
         new.set_name(name.as_cstr())?;
         // Nobody hears of the device before it is usable.
         let added = new
-            .device_add(true)
+            .device_add_quiet()
             .map_err(|e| refuse!(parent, fn_id, e, "device_add() failed: {:?}", e))?;
 
         // On refusal, dropping `added` deletes the device, announced to nobody, and frees it.
@@ -313,8 +313,7 @@ impl<'a> Request<'a> {
 
         // Not a replacement: the name was checked under the same lock.
         let _ = names.insert(node);
-        added.announce();
-        Ok(added)
+        Ok(added.announce())
     }
 
     /// Claims the device's IOMMU group for the DMA API, then checks the context under the
@@ -610,7 +609,9 @@ fn context_bus_init() -> Result {
     // SAFETY: Called once, before anything can take the lock.
     unsafe { CONTEXTS.init() };
     *CONTEXTS.lock() = Some(RBTree::new());
-    context_device_bus_type.register()
+    // SAFETY: The bus type is a static of built-in code (the bus cannot be a module), never
+    // freed; this initcall registers it once.
+    unsafe { context_device_bus_type.register() }
 }
 
 kernel::initcall!(postcore, context_bus_init);

@@ -15,6 +15,7 @@ use crate::{
     error::{from_result, to_result},
     ffi::{c_char, c_int},
     prelude::*,
+    types::Opaque,
 };
 use core::{fmt, marker::PhantomData, ops::RangeInclusive};
 
@@ -67,12 +68,31 @@ pub trait Operations: 'static {
 ///
 /// // A bus is not unregistered: only built-in code defines one, at an initcall.
 /// fn widget_bus_init() -> Result {
-///     WIDGET_BUS.register()
+///     // SAFETY: `WIDGET_BUS` is a static of built-in code, never freed.
+///     unsafe { WIDGET_BUS.register() }
 /// }
 /// # let _ = widget_bus_init;
 /// ```
+///
+/// A bus is told from another by its address: the `struct bus_type` is [`Opaque`], so a `Type`
+/// is never promoted to a constant, and two buses with the same name are never merged into one
+/// object. A bus must be a `static`:
+///
+/// ```compile_fail,E0515
+/// use kernel::bus;
+///
+/// struct Widgets;
+/// impl bus::Operations for Widgets {}
+///
+/// const WIDGET_BUS: bus::Type<Widgets> = bus::Type::new(c"widget");
+///
+/// fn widget_bus() -> &'static bus::Type<Widgets> {
+///     // error[E0515]: cannot return reference to temporary value
+///     &WIDGET_BUS
+/// }
+/// ```
 #[repr(transparent)]
-pub struct Type<T: Operations>(bindings::bus_type, PhantomData<fn() -> T>);
+pub struct Type<T: Operations>(Opaque<bindings::bus_type>, PhantomData<fn() -> T>);
 
 // SAFETY: The `bus_type` is never changed after its constant initialisation (type invariant), and
 // the driver core only reads it: it keeps a bus's mutable state in a `subsys_private` of its own.
@@ -83,28 +103,34 @@ impl<T: Operations> Type<T> {
     pub const fn new(name: &'static CStr) -> Self {
         // INVARIANT: The callbacks are the trampolines of `T`.
         Self(
-            bindings::bus_type {
+            Opaque::new(bindings::bus_type {
                 name: crate::str::as_char_ptr_in_const_context(name),
                 match_: Some(match_callback::<T>),
                 uevent: Some(uevent_callback::<T>),
                 dma_configure: Some(dma_configure_callback::<T>),
                 ..pin_init::zeroed()
-            },
+            }),
             PhantomData,
         )
     }
 
     /// Returns the raw `struct bus_type` pointer.
     pub fn as_raw(&self) -> *const bindings::bus_type {
-        &self.0
+        self.0.get()
     }
 
     /// Registers the bus with the driver core (`bus_register()`).
     ///
     /// A bus stays registered: built-in code registers it once, at an initcall (see
-    /// [`initcall!`](crate::initcall!)).
-    pub fn register(&'static self) -> Result {
-        // SAFETY: `self.0` is a valid bus type that lives forever.
+    /// [`initcall!`](crate::initcall!)). There is no unregistration.
+    ///
+    /// # Safety
+    ///
+    /// `self` must never be freed: it must be a `static` of built-in code, not of a module (whose
+    /// statics go at `rmmod`, while the driver core would still point to them). It must be
+    /// registered once.
+    pub unsafe fn register(&'static self) -> Result {
+        // SAFETY: `self.0` is a valid bus type that is never freed (caller), registered once.
         to_result(unsafe { bindings::bus_register(self.as_raw()) })
     }
 
@@ -170,6 +196,20 @@ unsafe extern "C" fn dma_configure_callback<T: Operations>(dev: *mut bindings::d
 /// # Invariants
 ///
 /// A `&mut UeventEnv` is a valid environment, used by nothing else for the reference's lifetime.
+///
+/// # Examples
+///
+/// ```
+/// use kernel::{bus, device::Device, prelude::*};
+///
+/// struct Widgets;
+///
+/// impl bus::Operations for Widgets {
+///     fn uevent(dev: &Device, env: &mut bus::UeventEnv) -> Result {
+///         env.add_var(fmt!("WIDGET_NAME={}", dev.name()))
+///     }
+/// }
+/// ```
 #[repr(transparent)]
 pub struct UeventEnv(bindings::kobj_uevent_env);
 
@@ -198,6 +238,24 @@ impl UeventEnv {
 /// no other Rust bus callback changes a device's DMA configuration concurrently, and the device
 /// is not used for DMA yet (the driver core configures DMA before probing a driver; the IOMMU
 /// core before the device's first use).
+///
+/// # Examples
+///
+/// ```
+/// use kernel::{bus, device::Device, prelude::*};
+///
+/// struct Widgets;
+///
+/// impl bus::Operations for Widgets {
+///     // Each widget may only use the first 4 GiB of IOVA, once.
+///     fn dma_configure(_dev: &Device, config: &mut bus::DmaConfig<'_>) -> Result {
+///         if config.is_confined() {
+///             return Ok(());
+///         }
+///         config.confine(0..=u64::from(u32::MAX))
+///     }
+/// }
+/// ```
 pub struct DmaConfig<'a> {
     dev: &'a Device,
     _not_send: PhantomData<*mut ()>,
@@ -238,7 +296,8 @@ impl DmaConfig<'_> {
     /// IOVA outside the map.
     ///
     /// Fails with `ERANGE` if the window and the old map do not meet, with `EINVAL` for an empty
-    /// window.
+    /// window, for a window of all 2^64 addresses without an old map (a region cannot be that
+    /// large), or for an old map whose regions overflow.
     pub fn confine(&mut self, window: RangeInclusive<u64>) -> Result {
         if window.is_empty() {
             return Err(EINVAL);
@@ -253,7 +312,7 @@ impl DmaConfig<'_> {
                 bindings::bus_dma_region {
                     cpu_start: start,
                     dma_start: start,
-                    size: last - start + 1,
+                    size: (last - start).checked_add(1).ok_or(EINVAL)?,
                 },
                 GFP_KERNEL,
             )?;
@@ -267,12 +326,13 @@ impl DmaConfig<'_> {
                     break;
                 }
                 let lo = r.dma_start.max(start);
-                let hi = (r.dma_start + (r.size - 1)).min(last);
+                let hi = r.dma_start.checked_add(r.size - 1).ok_or(EINVAL)?.min(last);
                 if lo <= hi {
                     let region = bindings::bus_dma_region {
-                        cpu_start: r.cpu_start + (lo - r.dma_start),
+                        cpu_start: r.cpu_start.checked_add(lo - r.dma_start).ok_or(EINVAL)?,
                         dma_start: lo,
-                        size: hi - lo + 1,
+                        // `hi - lo < r.size`, which is a `u64`.
+                        size: (hi - lo).checked_add(1).ok_or(EINVAL)?,
                     };
                     map.push(region, GFP_KERNEL)?;
                 }

@@ -208,14 +208,35 @@ unsafe impl Sync for ContextDevice {}
 /// }
 /// ```
 ///
-/// Neither can the device stand in for a bound one:
+/// Neither can the registration stand in for a bound device:
 ///
 /// ```compile_fail,E0308
-/// use kernel::{context_bus::Registration, dma::Coherent, prelude::*};
+/// use kernel::{context_bus::Registration, device::{Bound, Device}};
 ///
-/// fn alloc(reg: &Registration<'_>) -> Result<Coherent<u64>> {
+/// fn bound<'a>(reg: &'a Registration<'_>) -> &'a Device<Bound> {
 ///     // error[E0308]: mismatched types: expected `&Device<Bound>`
-///     Coherent::<u64>::zeroed(reg.as_ref(), GFP_KERNEL)
+///     reg
+/// }
+/// ```
+///
+/// nor outlive the parent it was created for:
+///
+/// ```compile_fail,E0515
+/// use kernel::{
+///     context_bus::{ContextDevice, Registration},
+///     device::{Bound, Device},
+///     dma::DmaMask,
+///     faux,
+///     prelude::*,
+/// };
+///
+/// fn forever() -> Result<Registration<'static>> {
+///     let parent = faux::Registration::new(c"short-lived-parent", None)?;
+///     let parent: &faux::Device<Bound> = parent.as_ref();
+///     let parent: &Device<Bound> = parent.as_ref();
+///     let node = parent.fwnode().ok_or(ENODEV)?;
+///     // error[E0515]: cannot return value referencing local variable `parent`
+///     ContextDevice::create(parent, node, 0, DmaMask::new::<32>(), None)
 /// }
 /// ```
 ///
@@ -288,6 +309,12 @@ impl Registration<'_> {
 /// Coherent DMA memory of a context device, which cannot outlive its [`Registration`].
 ///
 /// It derefs to the [`Coherent`] allocation, which cannot be moved out of it.
+///
+/// # Invariants
+///
+/// `buf` was allocated for the device of a [`Registration`] borrowed for `'r`: the device is
+/// attached to its IOMMU context for as long as `self` lives, and `buf` is freed (on drop)
+/// before the registration can destroy the device.
 pub struct Dma<'r, T: crate::ptr::KnownSize + ?Sized> {
     buf: Coherent<T>,
     _registration: PhantomData<&'r Registration<'r>>,

@@ -57,6 +57,23 @@ impl<T> Object<T> {
 
 /// The type of the devices with data `T`, `struct device_type`.
 ///
+/// A type is told from another by its address: the `struct device_type` is [`Opaque`], so a
+/// `Type` is never promoted to a constant, and two types with the same name and groups are
+/// never merged into one object. A type must be a `static`:
+///
+/// ```compile_fail,E0515
+/// use kernel::device::{attribute::GroupList, dynamic};
+///
+/// static NO_GROUPS: GroupList<1> = GroupList::new([None]);
+///
+/// const WIDGET: dynamic::Type<u32> = dynamic::Type::new(c"widget", &NO_GROUPS);
+///
+/// fn widget_type() -> &'static dynamic::Type<u32> {
+///     // error[E0515]: cannot return reference to temporary value
+///     &WIDGET
+/// }
+/// ```
+///
 /// # Invariants
 ///
 /// `self.0` never changes after its constant initialisation; its `release` is
@@ -80,7 +97,7 @@ impl<T> Object<T> {
 /// }
 /// ```
 #[repr(transparent)]
-pub struct Type<T: 'static>(bindings::device_type, PhantomData<fn() -> T>);
+pub struct Type<T: 'static>(Opaque<bindings::device_type>, PhantomData<fn() -> T>);
 
 // SAFETY: The `device_type` is never changed (type invariant) and the driver core only reads it.
 unsafe impl<T: Send + Sync> Sync for Type<T> {}
@@ -91,18 +108,18 @@ impl<T: Send + Sync> Type<T> {
     pub const fn new<const N: usize>(name: &'static CStr, groups: &'static GroupList<N>) -> Self {
         // INVARIANT: `release` frees an `Object<T>`; only `Builder::new` gives a device this type.
         Self(
-            bindings::device_type {
+            Opaque::new(bindings::device_type {
                 name: crate::str::as_char_ptr_in_const_context(name),
                 groups: groups.as_raw().cast_mut(),
                 release: Some(release_callback::<T>),
                 ..pin_init::zeroed()
-            },
+            }),
             PhantomData,
         )
     }
 
     fn as_raw(&self) -> *const bindings::device_type {
-        &self.0
+        self.0.get()
     }
 
     /// Returns whether `dev` is of this type.
@@ -147,12 +164,53 @@ unsafe extern "C" fn release_callback<T>(dev: *mut bindings::device) {
 /// Its setters take `&self`: a `Builder` is neither `Send` nor `Sync`, so they never run
 /// concurrently, and they only change the `struct device` and the node, never `T`.
 ///
+/// The builder holds a reference to the parent until the device is added: `device_add()` takes
+/// the device's own reference to the parent, which `device_del()` drops. A builder may thus
+/// outlive the `&Device` it was made from.
+///
 /// # Invariants
 ///
 /// `obj` is an `Object<T>` whose `dev` is initialised, of a [`Type<T>`], and not added; `self`
-/// owns the reference `device_initialize()` gave, and nothing else refers to the device.
+/// owns the reference `device_initialize()` gave, and nothing else refers to the device. The
+/// device's `parent` is `_parent`, which `self` holds a reference to.
+///
+/// # Examples
+///
+/// ```
+/// use kernel::{
+///     bus, device::{attribute::GroupList, dynamic, Device}, prelude::*, sync::aref::ARef,
+/// };
+///
+/// struct Widgets;
+/// impl bus::Operations for Widgets {}
+///
+/// #[pin_data]
+/// struct Widget {
+///     id: u32,
+/// }
+///
+/// static WIDGET_BUS: bus::Type<Widgets> = bus::Type::new(c"widget");
+/// static NO_GROUPS: GroupList<1> = GroupList::new([None]);
+/// static WIDGET: dynamic::Type<Widget> = dynamic::Type::new(c"widget", &NO_GROUPS);
+///
+/// // The builder keeps its parent: it may outlive the reference it was made from.
+/// fn prepare(parent: ARef<Device>, id: u32) -> Result<dynamic::Builder<Widget>> {
+///     let data = try_pin_init!(Widget { id }? Error);
+///     let new = dynamic::Builder::new(&WIDGET, &WIDGET_BUS, &parent, data)?;
+///     drop(parent);
+///     new.set_dma_mask(u64::MAX);
+///     new.set_name(c"widget0")?;
+///     Ok(new)
+/// }
+///
+/// fn add(new: dynamic::Builder<Widget>) -> Result<dynamic::Added<Widget>> {
+///     new.device_add()
+/// }
+/// # let _ = (prepare, add);
+/// ```
 pub struct Builder<T: 'static> {
     obj: NonNull<Object<T>>,
+    _parent: ARef<Device>,
 }
 
 impl<T: Send + Sync> Builder<T> {
@@ -177,9 +235,11 @@ impl<T: Send + Sync> Builder<T> {
         // SAFETY: The object is not moved out of its allocation: `release_callback()` frees it
         // where it is.
         let obj = KBox::into_raw(unsafe { core::pin::Pin::into_inner_unchecked(obj) });
+        let parent: ARef<Device> = parent.into();
         // SAFETY: `obj` is a fresh allocation, owned here; from `device_initialize()` on the
         // device's reference count owns it, and `release_callback()` frees it. `parent` is a valid
-        // device, which the new device references once it is added.
+        // device, referenced by the builder until `device_add()` takes the device's own reference
+        // to it.
         unsafe {
             let dev = Opaque::cast_into(&raw const (*obj).dev);
             bindings::device_initialize(dev);
@@ -187,10 +247,11 @@ impl<T: Send + Sync> Builder<T> {
             (*dev).bus = bus.as_raw();
             (*dev).type_ = ty.as_raw();
         }
-        // INVARIANT: Initialised above, of type `ty`, not added; ours alone.
+        // INVARIANT: Initialised above, of type `ty`, not added, child of `parent`; ours alone.
         Ok(Self {
             // SAFETY: `obj` comes from a `KBox`, so it is not NULL.
             obj: unsafe { NonNull::new_unchecked(obj) },
+            _parent: parent,
         })
     }
 }
@@ -245,21 +306,40 @@ impl<T: 'static> Builder<T> {
 
     /// Adds the device to the driver core (`device_add()`).
     ///
-    /// With `quiet`, its uevents are held back until [`Added::announce`]: nobody hears of the
-    /// device before its creator has checked it. On failure the device is freed.
-    pub fn device_add(self, quiet: bool) -> Result<Added<T>> {
-        let dev = self.dev();
+    /// On failure the device is freed.
+    pub fn device_add(self) -> Result<Added<T>> {
         // SAFETY: The device is initialised, named, on a bus, and ours alone (type invariant).
+        to_result(unsafe { bindings::device_add(self.dev()) })?;
+        Ok(self.into_added())
+    }
+
+    /// Adds the device to the driver core (`device_add()`) with its uevents held back until
+    /// [`Quiet::announce`]: nobody hears of the device before its creator has checked it.
+    ///
+    /// On failure the device is freed.
+    pub fn device_add_quiet(self) -> Result<Quiet<T>> {
+        let dev = self.dev();
+        // SAFETY: The device is initialised, named, on a bus, and ours alone (type invariant):
+        // nothing else writes the bitfield of `kobj` that `uevent_suppress` is in.
         to_result(unsafe {
-            if quiet {
-                (*dev).kobj.set_uevent_suppress(1);
-            }
+            (*dev).kobj.set_uevent_suppress(1);
             bindings::device_add(dev)
         })?;
+        // INVARIANT: The uevents of the device were suppressed before it was added.
+        Ok(Quiet(self.into_added()))
+    }
+
+    /// Hands the reference over to an [`Added`], once the device is added.
+    fn into_added(self) -> Added<T> {
         let obj = self.obj;
-        core::mem::forget(self);
-        // INVARIANT: Added just above; the reference passes from `Builder` to `Added`.
-        Ok(Added { obj })
+        // The device now holds its own reference to the parent (`device_add()`): drop ours, but
+        // not the device's initial reference, which passes to `Added`.
+        let this = core::mem::ManuallyDrop::new(self);
+        // SAFETY: `this._parent` is read once, and `this` is never dropped or used again.
+        drop(unsafe { core::ptr::read(&this._parent) });
+        // INVARIANT: The device was added (caller); the reference passes from `Builder` to
+        // `Added`.
+        Added { obj }
     }
 }
 
@@ -279,6 +359,26 @@ impl<T: 'static> Drop for Builder<T> {
 ///
 /// `obj` is an `Object<T>` whose `dev` is added and of a [`Type<T>`]; `self` owns the creator's
 /// reference to it, and deletes it.
+///
+/// # Examples
+///
+/// ```
+/// use kernel::{device::dynamic, prelude::*, sync::aref::ARef, device::Device};
+///
+/// struct Widget {
+///     id: u32,
+/// }
+///
+/// fn show(added: &dynamic::Added<Widget>) {
+///     pr_info!("{}: widget {}\n", added.device().name(), added.data().id);
+/// }
+///
+/// // Deleting the device hands back the creator's reference, to be dropped, e.g., outside a lock.
+/// fn remove(added: dynamic::Added<Widget>) -> ARef<Device> {
+///     added.delete()
+/// }
+/// # let _ = (show, remove);
+/// ```
 pub struct Added<T: 'static> {
     obj: NonNull<Object<T>>,
 }
@@ -297,17 +397,6 @@ impl<T: 'static> Added<T> {
         // SAFETY: The object lives while `self` holds the device's reference; `data` was
         // initialised in `Builder::new()`.
         unsafe { &(*self.obj.as_ptr()).data }
-    }
-
-    /// Sends the `KOBJ_ADD` uevent held back by [`Builder::device_add`] with `quiet`.
-    pub fn announce(&self) {
-        let dev = self.device().as_raw();
-        // SAFETY: The device is added; its uevents were held back by its creator, who now lets
-        // them go.
-        unsafe {
-            (*dev).kobj.set_uevent_suppress(0);
-            bindings::kobject_uevent(&raw mut (*dev).kobj, bindings::kobject_action_KOBJ_ADD);
-        }
     }
 
     /// Deletes the device (`device_del()`) and returns the creator's reference, which drops the
@@ -374,3 +463,79 @@ unsafe impl<T: Send + Sync> Send for Added<T> {}
 
 // SAFETY: `Added` only gives shared access to the device and to `T: Sync`.
 unsafe impl<T: Send + Sync> Sync for Added<T> {}
+
+/// A device added to the driver core with its uevents held back ([`Builder::device_add_quiet`]),
+/// `T` its data.
+///
+/// It gives access to the device as an [`Added`] does (it derefs to one), but only
+/// [`Quiet::announce`], which consumes it, lets the uevents go: once, by its owner alone.
+/// Dropping it deletes the device, announced to nobody.
+///
+/// # Invariants
+///
+/// The uevents of the device are suppressed (`uevent_suppress`), by its creator; only the owner
+/// of `self` changes that.
+///
+/// # Examples
+///
+/// ```
+/// use kernel::{device::dynamic, prelude::*};
+///
+/// fn check_then_announce(quiet: dynamic::Quiet<u32>) -> Result<dynamic::Added<u32>> {
+///     if *quiet.data() == 0 {
+///         // Dropping `quiet` deletes the device; nobody heard of it.
+///         return Err(EINVAL);
+///     }
+///     Ok(quiet.announce())
+/// }
+/// # let _ = check_then_announce;
+/// ```
+///
+/// The uevent is sent once:
+///
+/// ```compile_fail,E0382
+/// use kernel::device::dynamic;
+///
+/// fn announce_twice(quiet: dynamic::Quiet<u32>) {
+///     let _ = quiet.announce();
+///     // error[E0382]: use of moved value: `quiet`
+///     let _ = quiet.announce();
+/// }
+/// ```
+///
+/// and only for a device whose uevents were held back:
+///
+/// ```compile_fail,E0599
+/// use kernel::device::dynamic;
+///
+/// fn announce_added(added: &dynamic::Added<u32>) {
+///     // error[E0599]: no method named `announce` found
+///     added.announce();
+/// }
+/// ```
+pub struct Quiet<T: 'static>(Added<T>);
+
+impl<T: 'static> Quiet<T> {
+    /// Lets the uevents of the device go, and sends the `KOBJ_ADD` uevent held back.
+    pub fn announce(self) -> Added<T> {
+        let dev = self.0.device().as_raw();
+        // SAFETY: The device is added (type invariant of `Added`). Its uevents were suppressed by
+        // its creator (type invariant), and `self` is owned here, so no other Rust code can clear
+        // the flag concurrently: the driver core changes the bitfield of `kobj` only in
+        // `device_add()`, `device_del()` and `kobject_uevent()` calls of the device's owner, as
+        // for a C device whose creator clears `dev_set_uevent_suppress()` after `device_add()`.
+        unsafe {
+            (*dev).kobj.set_uevent_suppress(0);
+            bindings::kobject_uevent(&raw mut (*dev).kobj, bindings::kobject_action_KOBJ_ADD);
+        }
+        self.0
+    }
+}
+
+impl<T: 'static> core::ops::Deref for Quiet<T> {
+    type Target = Added<T>;
+
+    fn deref(&self) -> &Added<T> {
+        &self.0
+    }
+}

@@ -127,8 +127,13 @@ unsafe impl Sync for Group {}
 
 /// An IOMMU domain, `struct iommu_domain`: one IOVA space and its translation.
 ///
-/// Only what is fixed when the domain is allocated can be read: its type, aperture and page
-/// sizes.
+/// Its type, aperture and page sizes can be read. The C side may write the domain while it is
+/// in use: no reference to the `struct iommu_domain` is ever formed, each field is read once
+/// through the raw pointer, like `READ_ONCE()`. In particular a write of `DMA-FQ` to
+/// `/sys/kernel/iommu_groups/N/type` turns a DMA domain into a flush-queue one in place
+/// (`iommu_group_store_type()` changes its `type` from `IOMMU_DOMAIN_DMA` to
+/// `IOMMU_DOMAIN_DMA_FQ`), even while the group's default domain is claimed; both are DMA API
+/// domains. The aperture and page sizes are set when the domain is allocated.
 ///
 /// # Invariants
 ///
@@ -136,33 +141,37 @@ unsafe impl Sync for Group {}
 #[repr(transparent)]
 pub struct Domain(Opaque<bindings::iommu_domain>);
 
-impl Domain {
-    fn raw(&self) -> &bindings::iommu_domain {
-        // SAFETY: The domain is valid (type invariant); the fields read through this reference
-        // are set when the domain is allocated, before it is attached, and never change.
-        unsafe { &*self.0.get() }
-    }
+/// Reads `$field` of the domain `$domain` once, through the raw pointer.
+macro_rules! read_once {
+    ($domain:expr, $($field:tt).+) => {{
+        let domain: &Domain = $domain;
+        let raw = domain.0.get();
+        // SAFETY: `raw` is a valid domain (type invariant of `Domain`); the field is read once,
+        // volatile, without forming a reference the C side could write through concurrently.
+        unsafe { (&raw const (*raw).$($field).+).read_volatile() }
+    }};
+}
 
+impl Domain {
     /// Returns whether DMA goes untranslated (`IOMMU_DOMAIN_IDENTITY`, passthrough).
     pub fn is_identity(&self) -> bool {
-        self.raw().type_ == bindings::IOMMU_DOMAIN_IDENTITY
+        read_once!(self, type_) == bindings::IOMMU_DOMAIN_IDENTITY
     }
 
     /// Returns whether the DMA API manages the domain's IOVA space (`IOMMU_DOMAIN_DMA` or
-    /// `IOMMU_DOMAIN_DMA_FQ`).
+    /// `IOMMU_DOMAIN_DMA_FQ`; the IOMMU core may turn the former into the latter at any time).
     pub fn is_dma_api(&self) -> bool {
-        self.raw().type_ & bindings::__IOMMU_DOMAIN_DMA_API != 0
+        read_once!(self, type_) & bindings::__IOMMU_DOMAIN_DMA_API != 0
     }
 
     /// Returns the IOVAs the domain can translate (its geometry's aperture).
     pub fn aperture(&self) -> RangeInclusive<u64> {
-        let geometry = &self.raw().geometry;
-        geometry.aperture_start..=geometry.aperture_end
+        read_once!(self, geometry.aperture_start)..=read_once!(self, geometry.aperture_end)
     }
 
     /// Returns the domain's IOVA granule, its smallest page size; `None` if it has none.
     pub fn granule(&self) -> Option<u64> {
-        match self.raw().pgsize_bitmap {
+        match read_once!(self, pgsize_bitmap) {
             0 => None,
             bitmap => Some(1u64 << bitmap.trailing_zeros()),
         }
@@ -172,8 +181,13 @@ impl Domain {
 /// A device's use of its IOMMU group's default domain (`iommu_device_use_default_domain()`).
 ///
 /// While a device uses the default domain, the group cannot be claimed by a user-space driver
-/// and its default domain cannot be replaced (a write to `/sys/kernel/iommu_groups/N/type` is
-/// refused), so the domain can be read. Dropping it gives the use back.
+/// and its default domain cannot be replaced by another (a write to
+/// `/sys/kernel/iommu_groups/N/type` of another kind is refused; DMA to DMA-FQ changes the
+/// domain in place), so the domain can be read. Dropping it gives the use back.
+///
+/// C code must not attach the group to another domain (`iommu_attach_device()`,
+/// `iommu_attach_group()`) while a device uses its default domain: the ownership model of the
+/// IOMMU core forbids it, but `iommu_attach_device()` does not check it.
 ///
 /// # Invariants
 ///
@@ -216,9 +230,13 @@ impl DefaultDomainUse {
         // SAFETY: `self.dev` is a valid device.
         let domain = unsafe { bindings::iommu_get_domain_for_dev(self.dev.as_raw()) };
         // INVARIANT: The domain is the group's default domain, which lives as long as the group,
-        // and the group as long as the device is in it. Only a change of the group's type could
-        // replace it, and the IOMMU core refuses that while the device uses it, as it does for
-        // as long as `self` (type invariant); a change from DMA to DMA-FQ keeps the object.
+        // and the group as long as the device is in it. A change of the group's type that
+        // replaces the domain is refused by the IOMMU core while the device uses it, as it does
+        // for as long as `self` (type invariant); a change from DMA to DMA-FQ keeps the object,
+        // and `Domain` reads its type with volatile reads. Attaching the group to another
+        // domain is not checked by `iommu_attach_device()`: that C callers do not do so while
+        // the default domain is in use is a requirement of the IOMMU core on them (see the
+        // type's documentation), which this relies on.
         // SAFETY: `Domain` is a transparent wrapper of `struct iommu_domain`.
         NonNull::new(domain).map(|d| unsafe { &*d.as_ptr().cast::<Domain>() })
     }
