@@ -529,8 +529,8 @@ macro_rules! context_bus_c_api {
         ///
         /// # Safety
         ///
-        /// `parent` and `info` must be NULL or valid; `parent` must stay bound while the device
-        /// exists.
+        /// `parent` and `info` must be NULL or valid, and `parent` bound to a driver; the device
+        /// may outlive that binding while DMA through it goes on.
         #[no_mangle]
         pub unsafe extern "C" fn context_device_create(
             parent: *mut $crate::bindings::device,
