@@ -173,7 +173,7 @@ static void iommu_kunit_undo_fill(void *data)
 	while (fill->count) {
 		fill->count--;
 		dma_unmap_page_attrs(fill->dev, fill->iova[fill->count], SZ_1M,
-				     DMA_TO_DEVICE, DMA_ATTR_SKIP_CPU_SYNC);
+				     DMA_BIDIRECTIONAL, DMA_ATTR_SKIP_CPU_SYNC);
 	}
 	__free_pages(fill->buf, get_order(SZ_1M));
 }
@@ -187,8 +187,10 @@ static void iommu_kunit_undo_fill(void *data)
  *
  * Maps one 1 MiB buffer again and again, until the DMA API refuses or @cap
  * mappings are made. IOVA allocation is top-down, so only a full space
- * shows what is reserved at its bottom. No device does DMA: the CPU cache
- * maintenance is skipped.
+ * shows what is reserved at its bottom. The mappings allow DMA both ways,
+ * every IOVA to the same buffer, @buf; the CPU cache maintenance is
+ * skipped, so only a DMA-coherent device may be made to do DMA through
+ * them.
  *
  * Return: the mappings made, with their lowest and highest IOVA.
  */
@@ -207,7 +209,7 @@ struct iommu_kunit_fill *iommu_kunit_fill_iova(struct kunit *test, struct device
 	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, iommu_kunit_undo_fill, fill));
 
 	while (fill->count < cap) {
-		iova = dma_map_page_attrs(dev, fill->buf, 0, SZ_1M, DMA_TO_DEVICE,
+		iova = dma_map_page_attrs(dev, fill->buf, 0, SZ_1M, DMA_BIDIRECTIONAL,
 					  DMA_ATTR_SKIP_CPU_SYNC);
 		if (dma_mapping_error(dev, iova))
 			break;
@@ -218,6 +220,31 @@ struct iommu_kunit_fill *iommu_kunit_fill_iova(struct kunit *test, struct device
 	return fill;
 }
 EXPORT_SYMBOL_GPL(iommu_kunit_fill_iova);
+
+/**
+ * iommu_kunit_fill_release() - give back the last mappings of a fill
+ * @test: test context
+ * @fill: the mappings of iommu_kunit_fill_iova()
+ * @n: how many to unmap, from the last made (the lowest IOVAs)
+ *
+ * Leaves room for other mappings of the device in a space that was full.
+ */
+void iommu_kunit_fill_release(struct kunit *test, struct iommu_kunit_fill *fill,
+			      unsigned int n)
+{
+	unsigned int i;
+
+	KUNIT_ASSERT_LE(test, n, fill->count);
+	while (n--) {
+		fill->count--;
+		dma_unmap_page_attrs(fill->dev, fill->iova[fill->count], SZ_1M,
+				     DMA_BIDIRECTIONAL, DMA_ATTR_SKIP_CPU_SYNC);
+	}
+	fill->lowest = DMA_MAPPING_ERROR;
+	for (i = 0; i < fill->count; i++)
+		fill->lowest = min(fill->lowest, fill->iova[i]);
+}
+EXPORT_SYMBOL_GPL(iommu_kunit_fill_release);
 
 /**
  * iommu_kunit_unfill() - undo iommu_kunit_fill_iova() before the test ends

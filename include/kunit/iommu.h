@@ -15,7 +15,7 @@ struct page;
 /**
  * struct iommu_kunit_fill - IOVA space filled by iommu_kunit_fill_iova()
  * @dev: the device the mappings were made for
- * @buf: the 1 MiB buffer mapped again and again
+ * @buf: the 1 MiB buffer mapped again and again, for DMA both ways
  * @count: how many 1 MiB mappings were made
  * @lowest: the lowest IOVA handed out, DMA_MAPPING_ERROR if none
  * @highest: the highest IOVA handed out
@@ -40,6 +40,8 @@ unsigned int iommu_kunit_count_reserved(struct kunit *test, struct device *dev,
 					u64 start, u64 last, bool exact);
 struct iommu_kunit_fill *iommu_kunit_fill_iova(struct kunit *test, struct device *dev,
 					       unsigned int cap);
+void iommu_kunit_fill_release(struct kunit *test, struct iommu_kunit_fill *fill,
+			      unsigned int n);
 void iommu_kunit_unfill(struct kunit *test, struct iommu_kunit_fill *fill);
 
 #else
@@ -79,6 +81,11 @@ iommu_kunit_fill_iova(struct kunit *test, struct device *dev, unsigned int cap)
 {
 	kunit_skip(test, "requires CONFIG_IOMMU_KUNIT_HELPERS");
 	return NULL;
+}
+
+static inline void iommu_kunit_fill_release(struct kunit *test, struct iommu_kunit_fill *fill,
+					    unsigned int n)
+{
 }
 
 static inline void iommu_kunit_unfill(struct kunit *test, struct iommu_kunit_fill *fill)

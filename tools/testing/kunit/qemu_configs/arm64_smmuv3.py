@@ -3,8 +3,12 @@
 # QEMU arm64 virt machine with an emulated SMMUv3 in front of its PCIe host
 # bridge.  Devices described in the device tree with "iommus" or through an
 # "iommu-map" that names the SMMU get real stream table entries, their own
-# IOMMU groups and DMA domains: enough to test IOMMU context devices without
-# any device doing DMA.
+# IOMMU groups and DMA domains.
+#
+# Two edu PCI devices (slots 03.0 and 04.0: stream IDs 0x18 and 0x20 through
+# the host's iommu-map) do DMA on command through the SMMU, so that tests
+# can show what a stream reaches (include/kunit/qemu_edu.h).  Their DMA mask
+# is all 64 bits: edu's default of 28 would clamp the addresses.
 #
 # Also carries what a booted kernel of this config needs to run a shell from
 # an initramfs (`make run`).
@@ -32,4 +36,6 @@ CONFIG_TTY=y''',
 			   kernel_command_line='console=ttyAMA0 panic=-1',
 			   extra_qemu_params=['-machine', 'virt,iommu=smmuv3',
 					      '-cpu', 'max,pauth-impdef=on',
-					      '-smp', '2'])
+					      '-smp', '2',
+					      '-device', 'edu,addr=03.0,dma_mask=0xffffffffffffffff',
+					      '-device', 'edu,addr=04.0,dma_mask=0xffffffffffffffff'])
