@@ -12,7 +12,10 @@
  *
  * Needs a live SMMU: run under QEMU virt,iommu=smmuv3
  * (tools/testing/kunit/qemu_configs/arm64_smmuv3.py). Stream IDs 0x400 to
- * 0x4ff are this suite's; a CB's "reg" is its stream ID here.
+ * 0x4ff are this suite's; a CB's "reg" is its stream ID here. The DMA case
+ * gives its CBs the stream IDs of QEMU's edu devices instead, whose DMA on
+ * command (<kunit/qemu_edu.h>) shows what each CB's stream reaches; it is
+ * skipped without them.
  */
 
 #include <kunit/device.h>
@@ -20,9 +23,11 @@
 #include <kunit/expect_stack_dump.h>
 #include <kunit/iommu.h>
 #include <kunit/of.h>
+#include <kunit/qemu_edu.h>
 #include <kunit/static_stub.h>
 #include <kunit/test.h>
 #include <linux/iommu.h>
+#include <linux/mm.h>
 
 /* The test transport implements the ops that are private to rpmsg. */
 #include "../rpmsg/rpmsg_internal.h"
@@ -31,6 +36,7 @@
 #define FASTRPC_KUNIT_SID_FAIL	0x410	/* CBs 0x411 and 0x412 */
 #define FASTRPC_KUNIT_SID_FAULTS	0x420	/* CBs 0x421 and 0x422 */
 #define FASTRPC_KUNIT_SID_LIVE	0x430	/* CB 0x431 */
+#define FASTRPC_KUNIT_TAG_DMA	0x440	/* names the channel; its CBs are the edus' */
 
 /* What the channel looked like when a device node was registered. */
 struct fastrpc_kunit_node {
@@ -54,14 +60,26 @@ struct fastrpc_kunit_rpdev {
 	struct rpmsg_endpoint ept;
 };
 
-/* One CB node: reg, the phandle of its IOMMU and qcom,nsessions (0: none). */
+/*
+ * One CB node: reg, the phandle of its IOMMU, qcom,nsessions (0: none) and
+ * whether it is dma-coherent.
+ */
 struct fastrpc_kunit_cb {
 	u32 reg;
 	u32 iommu;
 	u32 nsessions;
+	bool coherent;
 };
 
 KUNIT_DEFINE_ACTION_WRAPPER(fastrpc_kunit_unregister, device_unregister, struct device *);
+KUNIT_DEFINE_ACTION_WRAPPER(fastrpc_kunit_buf_free, fastrpc_buf_free, struct fastrpc_buf *);
+KUNIT_DEFINE_ACTION_WRAPPER(fastrpc_kunit_put_page, put_page, struct page *);
+
+/* Closes a file fastrpc_device_open() opened, as the last close(2) would. */
+static void fastrpc_kunit_release(void *file)
+{
+	fastrpc_device_release(NULL, file);
+}
 
 /* Static stub: note what exists, then register as the driver would. */
 static int fastrpc_kunit_misc_register(struct miscdevice *miscdev)
@@ -225,6 +243,9 @@ static struct device_node *fastrpc_kunit_channel(struct kunit *test, u32 tag,
 			KUNIT_ASSERT_EQ(test, 0,
 					of_changeset_add_prop_u32(ocs, cb, "qcom,nsessions",
 								  cbs[i].nsessions));
+		if (cbs[i].coherent)
+			KUNIT_ASSERT_EQ(test, 0,
+					of_changeset_add_prop_bool(ocs, cb, "dma-coherent"));
 	}
 	KUNIT_ASSERT_EQ(test, 0, of_changeset_apply_kunit(test, ocs));
 	return np;
@@ -452,6 +473,117 @@ static void fastrpc_remove_with_live_mapping(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, context_bus_kunit_count(NULL), before);
 }
 
+static void fastrpc_kunit_expect_reach(struct kunit *test, struct qemu_edu_reach reach,
+				       bool read, bool write, const char *what)
+{
+	KUNIT_EXPECT_EQ_MSG(test, reach.read, read, "read of %s", what);
+	KUNIT_EXPECT_EQ_MSG(test, reach.write, write, "write of %s", what);
+}
+
+/*
+ * Real DMA, by QEMU's edu devices, on two CBs with their stream IDs: a
+ * buffer the driver allocates for a session on CB A is reached, read and
+ * write, by A's stream at the IOVA the DMA API gave (the DSP is handed it
+ * with the SID above bit 32, which the SMMU never sees), and not at all by
+ * B's stream, whose CB maps nothing there. Then the channel and the session
+ * go, and the buffer, freed last, takes the CBs with it: with no device on
+ * its stream, A's writes land neither at the old IOVA nor at the physical
+ * address of the buffer's first page, kept for the purpose. The buffer is
+ * 64 KiB so that the page tried is not the top page of B's IOVA space,
+ * which the helper's own transfers through B take (and give back) first.
+ */
+static void fastrpc_bank_dma_is_isolated(struct kunit *test)
+{
+	const struct qemu_edu *edu0 = qemu_edu_kunit_get(test, 0);
+	const struct qemu_edu *edu1 = qemu_edu_kunit_get(test, 1);
+	const struct fastrpc_kunit_cb cbs[] = {
+		{ edu0->sid, edu0->iommu, 0, true },
+		{ edu1->sid, edu1->iommu, 0, true },
+	};
+	const struct qemu_edu *edu_a, *edu_b;
+	struct fastrpc_channel_ctx *cctx;
+	struct device *dev_a, *dev_b;
+	struct rpmsg_device *rpdev;
+	struct fastrpc_buf *buf;
+	struct fastrpc_user *fl;
+	unsigned int before;
+	struct file *file;
+	struct page *page;
+	u8 *pattern, *old;
+	char name[128];
+	dma_addr_t iova;
+
+	pattern = kunit_kmalloc(test, QEMU_EDU_DMA_MAX, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, pattern);
+	memset(pattern, 0x3c, QEMU_EDU_DMA_MAX);
+	/* Closed by an action: it must outlive this frame. */
+	file = kunit_kzalloc(test, sizeof(*file), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, file);
+
+	before = context_bus_kunit_count(NULL);
+	rpdev = fastrpc_kunit_register(test, fastrpc_kunit_channel(test, FASTRPC_KUNIT_TAG_DMA,
+								   cbs, ARRAY_SIZE(cbs)));
+	cctx = dev_get_drvdata(&rpdev->dev);
+	KUNIT_ASSERT_NOT_NULL(test, cctx);
+
+	/* A session, as open(2) makes it: its CB is A, whichever it is. */
+	file->private_data = &cctx->fdevice->miscdev;
+	KUNIT_ASSERT_EQ(test, fastrpc_device_open(NULL, file), 0);
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, fastrpc_kunit_release, file));
+	fl = file->private_data;
+	edu_a = fl->sctx->sid == edu0->sid ? edu0 : edu1;
+	edu_b = edu_a == edu0 ? edu1 : edu0;
+	dev_a = fastrpc_kunit_expect_cb(test, cctx, edu_a->sid);
+	dev_b = fastrpc_kunit_expect_cb(test, cctx, edu_b->sid);
+	KUNIT_ASSERT_PTR_EQ(test, fl->sctx->dev, dev_a);
+	strscpy(name, dev_name(dev_a));
+
+	/* A buffer as FASTRPC_IOCTL_ALLOC_DMA_BUFF makes it. */
+	KUNIT_ASSERT_EQ(test, fastrpc_buf_alloc(fl, dev_a, SZ_64K, &buf), 0);
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, fastrpc_kunit_buf_free, buf));
+	iova = fastrpc_ipa_to_dma_addr(cctx, buf->dma_addr);
+	KUNIT_EXPECT_EQ(test, buf->dma_addr, iova + fastrpc_sid_offset(cctx, fl->sctx));
+
+	/*
+	 * iommu-dma allocates a coherent buffer that may sleep page by page
+	 * and frees each with __free_page(): a reference of the test's keeps
+	 * the first one, at @iova, from the page allocator.
+	 */
+	KUNIT_ASSERT_TRUE_MSG(test, is_vmalloc_addr(buf->virt),
+			      "%s: the buffer is not made of pages of its own", name);
+	page = vmalloc_to_page(buf->virt);
+	KUNIT_ASSERT_EQ(test, iommu_iova_to_phys(iommu_get_domain_for_dev(dev_a), iova),
+			page_to_phys(page));
+	get_page(page);
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, fastrpc_kunit_put_page, page));
+	old = page_address(page);
+
+	fastrpc_kunit_expect_reach(test, qemu_edu_kunit_reach(test, edu_a, dev_a, iova, buf->virt,
+							      QEMU_EDU_DMA_MAX),
+				   true, true, "the session's buffer by its CB's stream");
+	fastrpc_kunit_expect_reach(test, qemu_edu_kunit_reach(test, edu_b, dev_b, iova, buf->virt,
+							      QEMU_EDU_DMA_MAX),
+				   false, false, "the session's buffer by the other CB's stream");
+
+	/*
+	 * A write of A's that lands from here on leaves the pattern. The
+	 * channel goes first, as in fastrpc_remove_with_live_mapping(), so
+	 * that the close sends nothing through the CB.
+	 */
+	qemu_edu_kunit_load(test, edu_a, dev_a, pattern, QEMU_EDU_DMA_MAX);
+	kunit_release_action(test, fastrpc_kunit_unregister, &rpdev->dev);
+	kunit_release_action(test, fastrpc_kunit_release, file);
+	kunit_release_action(test, fastrpc_kunit_buf_free, buf);
+	KUNIT_ASSERT_FALSE_MSG(test, context_bus_kunit_has(name), "%s is left", name);
+	KUNIT_EXPECT_EQ(test, context_bus_kunit_count(NULL), before);
+
+	memset(old, 0x5a, QEMU_EDU_DMA_MAX);
+	qemu_edu_kunit_dma(test, edu_a, iova, QEMU_EDU_DMA_MAX, true);
+	qemu_edu_kunit_dma(test, edu_a, page_to_phys(page), QEMU_EDU_DMA_MAX, true);
+	KUNIT_EXPECT_TRUE_MSG(test, !memchr_inv(old, 0x5a, QEMU_EDU_DMA_MAX),
+			      "a write of stream %#x landed after its CB went", edu_a->sid);
+}
+
 /*
  * Fail the n-th allocation of the probe, for n = 1, 2, ... until a probe
  * meets no fault: a failed probe leaves no context device and no device
@@ -528,6 +660,7 @@ static struct kunit_case fastrpc_test_cases[] = {
 	KUNIT_CASE(fastrpc_probe_creates_cbs_before_nodes),
 	KUNIT_CASE(fastrpc_probe_fails_without_iommu),
 	KUNIT_CASE(fastrpc_remove_with_live_mapping),
+	KUNIT_CASE(fastrpc_bank_dma_is_isolated),
 	KUNIT_CASE(fastrpc_probe_fault_injection),
 	{}
 };

@@ -10,7 +10,9 @@
  * Needs a live SMMU: run under QEMU virt,iommu=smmuv3
  * (tools/testing/kunit/qemu_configs/arm64_smmuv3.py). Stream IDs 0x300 to
  * 0x3ff are this suite's; arm-smmu-v3 takes one device per stream ID, so
- * every context has its own.
+ * every context has its own. The DMA case gives its contexts the stream IDs
+ * of QEMU's edu devices instead, whose DMA on command (<kunit/qemu_edu.h>)
+ * shows what each context's stream reaches; it is skipped without them.
  */
 
 #include <kunit/device.h>
@@ -18,6 +20,7 @@
 #include <kunit/expect_stack_dump.h>
 #include <kunit/iommu.h>
 #include <kunit/of.h>
+#include <kunit/qemu_edu.h>
 #include <kunit/test.h>
 #include <linux/context_bus.h>
 #include <linux/device.h>
@@ -29,6 +32,7 @@
 #include <linux/pid.h>
 #include <linux/platform_device.h>
 #include <linux/sched.h>
+#include <linux/sizes.h>
 
 #include "context.h"
 #include "dev.h"
@@ -45,14 +49,17 @@ KUNIT_DEFINE_ACTION_WRAPPER(host1x_kunit_list_free, host1x_memory_context_list_f
 			    struct host1x *);
 KUNIT_DEFINE_ACTION_WRAPPER(host1x_kunit_put_device, put_device, struct device *);
 KUNIT_DEFINE_ACTION_WRAPPER(host1x_kunit_put_pid, put_pid, struct pid *);
+KUNIT_DEFINE_ACTION_WRAPPER(host1x_kunit_context_put, host1x_memory_context_put,
+			    struct host1x_memory_context *);
 
 /*
  * Add /host1x-kunit-<tag>/host1x, with @map as its iommu-map unless NULL,
  * for the rest of the test. The OF core makes a platform device for the
- * container only, so nothing claims the stream IDs of the map first.
+ * container only, so nothing claims the stream IDs of the map first. With
+ * @coherent the node is dma-coherent, and so are the contexts of its map.
  */
-static struct device_node *host1x_kunit_node(struct kunit *test, const char *tag,
-					     const u32 *map, size_t len)
+static struct device_node *__host1x_kunit_node(struct kunit *test, const char *tag,
+					       const u32 *map, size_t len, bool coherent)
 {
 	struct device_node *box, *np;
 	struct of_changeset *ocs;
@@ -70,8 +77,16 @@ static struct device_node *host1x_kunit_node(struct kunit *test, const char *tag
 	if (map)
 		KUNIT_ASSERT_EQ(test, 0,
 				of_changeset_add_prop_u32_array(ocs, np, "iommu-map", map, len));
+	if (coherent)
+		KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_bool(ocs, np, "dma-coherent"));
 	KUNIT_ASSERT_EQ(test, 0, of_changeset_apply_kunit(test, ocs));
 	return np;
+}
+
+static struct device_node *host1x_kunit_node(struct kunit *test, const char *tag,
+					     const u32 *map, size_t len)
+{
+	return __host1x_kunit_node(test, tag, map, len, false);
 }
 
 /*
@@ -372,6 +387,113 @@ static void host1x_context_passthrough(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, domain->type, IOMMU_DOMAIN_IDENTITY);
 }
 
+/* A streaming mapping through a context, undone when the test ends. */
+struct host1x_kunit_map {
+	struct device *dev;
+	void *cpu;
+	size_t len;
+	dma_addr_t iova;
+};
+
+static void host1x_kunit_unmap(void *data)
+{
+	struct host1x_kunit_map *map = data;
+
+	dma_unmap_single(map->dev, map->iova, map->len, DMA_BIDIRECTIONAL);
+}
+
+/* Map a new zeroed buffer of @len bytes through @dev, for DMA both ways. */
+static struct host1x_kunit_map *host1x_kunit_map(struct kunit *test, struct device *dev,
+						 size_t len)
+{
+	struct host1x_kunit_map *map;
+
+	map = kunit_kzalloc(test, sizeof(*map), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, map);
+	map->dev = dev;
+	map->len = len;
+	map->cpu = kunit_kzalloc(test, len, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, map->cpu);
+	map->iova = dma_map_single(dev, map->cpu, len, DMA_BIDIRECTIONAL);
+	KUNIT_ASSERT_FALSE_MSG(test, dma_mapping_error(dev, map->iova), "%s: no IOVA",
+			       dev_name(dev));
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, host1x_kunit_unmap, map));
+	return map;
+}
+
+/* The context of process @pid, put when the test ends. */
+static struct host1x_memory_context *host1x_kunit_context(struct kunit *test,
+							  struct host1x *host,
+							  struct device *client, struct pid *pid)
+{
+	struct host1x_memory_context *cd = host1x_memory_context_alloc(host, client, pid);
+
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, cd);
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, host1x_kunit_context_put, cd));
+	return cd;
+}
+
+static void host1x_kunit_expect_reach(struct kunit *test, struct qemu_edu_reach reach,
+				      bool read, bool write, const char *what)
+{
+	KUNIT_EXPECT_EQ_MSG(test, reach.read, read, "read of %s", what);
+	KUNIT_EXPECT_EQ_MSG(test, reach.write, write, "write of %s", what);
+}
+
+/*
+ * Real DMA, by QEMU's edu devices, through two contexts on their stream
+ * IDs, handed to two processes: a buffer mapped through the first
+ * process's context is reached, read and write, by that context's stream,
+ * and not at all by the other's, which maps nothing at that IOVA. The
+ * buffer is 64 KiB so that the page tried is not the top page of the other
+ * context's IOVA space, which the helper's own transfers through it take
+ * (and give back) first.
+ */
+static void host1x_context_dma_is_isolated(struct kunit *test)
+{
+	const struct qemu_edu *edu0 = qemu_edu_kunit_get(test, 0);
+	const struct qemu_edu *edu1 = qemu_edu_kunit_get(test, 1);
+	u32 map[] = {
+		0, edu0->iommu, edu0->sid, 1,
+		1, edu1->iommu, edu1->sid, 1,
+	};
+	const struct qemu_edu *edu_a, *edu_b;
+	struct host1x_memory_context *ca, *cb;
+	struct host1x_kunit_map *buf;
+	struct device *client;
+	struct host1x *host;
+	struct pid *a, *b;
+
+	/* dma-coherent, as QEMU's PCI host is: reach() needs it. */
+	host = host1x_kunit_host(test, __host1x_kunit_node(test, "dma", map, ARRAY_SIZE(map), true),
+				 "dma");
+	KUNIT_ASSERT_EQ(test, 0, host1x_memory_context_list_init(host));
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, host1x_kunit_list_free, host));
+	KUNIT_ASSERT_NOT_NULL(test, host->context_list);
+	KUNIT_ASSERT_EQ(test, host->context_list->len, 2);
+	client = host1x_kunit_client(test, edu0->iommu);
+
+	/* Two processes, two contexts: whichever each gets, find its edu. */
+	a = host1x_kunit_pid(test, get_task_pid(current, PIDTYPE_TGID));
+	b = host1x_kunit_pid(test, find_get_pid(1));
+	KUNIT_ASSERT_PTR_NE(test, a, b);
+	ca = host1x_kunit_context(test, host, client, a);
+	cb = host1x_kunit_context(test, host, client, b);
+	KUNIT_ASSERT_PTR_NE(test, ca->dev, cb->dev);
+	edu_a = ca->stream_id == edu0->sid ? edu0 : edu1;
+	edu_b = edu_a == edu0 ? edu1 : edu0;
+	KUNIT_ASSERT_EQ(test, ca->stream_id, edu_a->sid);
+	KUNIT_ASSERT_EQ(test, cb->stream_id, edu_b->sid);
+
+	buf = host1x_kunit_map(test, ca->dev, SZ_64K);
+	host1x_kunit_expect_reach(test, qemu_edu_kunit_reach(test, edu_a, ca->dev, buf->iova,
+							     buf->cpu, QEMU_EDU_DMA_MAX),
+				  true, true, "a buffer by its context's stream");
+	host1x_kunit_expect_reach(test, qemu_edu_kunit_reach(test, edu_b, cb->dev, buf->iova,
+							     buf->cpu, QEMU_EDU_DMA_MAX),
+				  false, false, "a buffer by the other context's stream");
+}
+
 /*
  * Fail the n-th allocation of host1x_memory_context_list_init(), for n = 1,
  * 2, ... until it meets no fault: a failed init leaves no context device
@@ -427,6 +549,7 @@ static struct kunit_case host1x_context_test_cases[] = {
 	KUNIT_CASE(host1x_context_list_init_creates_devices),
 	KUNIT_CASE(host1x_context_alloc_put),
 	KUNIT_CASE(host1x_context_outlives_host_while_used),
+	KUNIT_CASE(host1x_context_dma_is_isolated),
 	KUNIT_CASE(host1x_context_none_without_iommu_map),
 	KUNIT_CASE(host1x_context_without_iommu_fails),
 	KUNIT_CASE(host1x_context_passthrough),
