@@ -678,6 +678,63 @@ mod tests {
         Ok(())
     }
 
+    /// Real DMA through the SMMU, by QEMU's edu devices (`<kunit/qemu_edu.h>`): memory from
+    /// `dma_zeroed_slice()` lies in the window, and the registration's own stream reads and
+    /// writes it there, while the stream of another registration reaches nothing at that IOVA.
+    /// Skipped without two edu devices.
+    #[cfg(CONFIG_IOMMU_KUNIT_EDU)]
+    #[test]
+    fn dma_memory_is_reached_by_its_stream_only() -> Result {
+        // SAFETY: Called from a KUnit test, in its own thread: the test is there.
+        let test = unsafe { bindings::kunit_get_current_test() };
+        // SAFETY: `test` is the running test. Without edu devices the call skips the test and
+        // does not return; the edu devices it returns stay until the machine goes.
+        let edus = [0, 1].map(|i| unsafe { &*bindings::qemu_edu_kunit_get(test, i) });
+        let f = Fixture::new()?;
+        // Both streams come through QEMU's PCIe host, the provider of `Fixture`.
+        assert!(edus.iter().all(|edu| edu.host == f.provider.as_raw()));
+        let parent: &faux::Device<Bound> = f.parent.as_ref();
+        let window = 0x1000_0000..0x2000_0000;
+        let [a, b] = edus.map(|edu| {
+            ContextDevice::create(
+                parent.as_ref(),
+                f.provider.fwnode(),
+                edu.rid,
+                DmaMask::new::<32>(),
+                Some(window.clone()),
+            )
+        });
+        let (a, b) = (a?, b?);
+        let buf = a.dma_zeroed_slice::<u8>(bindings::QEMU_EDU_DMA_MAX as usize, GFP_KERNEL)?;
+        assert!(window.contains(&buf.dma_address()));
+
+        let reach = |edu: &bindings::qemu_edu, reg: &Registration<'_>| {
+            let dev: &device::Device = reg.as_ref();
+            // SAFETY: `test` is the running test, `edu` one of its edu devices and `dev` a live
+            // context device with a DMA domain; the edu moves `buf.len()` bytes at
+            // `buf.as_mut_ptr()`, which stays allocated across the call.
+            unsafe {
+                bindings::qemu_edu_kunit_reach(
+                    test,
+                    edu,
+                    dev.as_raw(),
+                    buf.dma_address(),
+                    buf.as_mut_ptr().cast(),
+                    buf.len(),
+                )
+            }
+        };
+        let own = reach(edus[0], &a);
+        assert!(own.read && own.write);
+        let other = reach(edus[1], &b);
+        assert!(!other.read && !other.write);
+
+        drop(buf);
+        drop((a, b));
+        assert_eq!(bus_device_count(), f.before);
+        Ok(())
+    }
+
     #[test]
     fn create_refuses_a_window_outside_the_mask() -> Result {
         let f = Fixture::new()?;
