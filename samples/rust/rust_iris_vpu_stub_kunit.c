@@ -10,6 +10,7 @@
 
 #include <kunit/iommu.h>
 #include <kunit/of.h>
+#include <kunit/qemu_edu.h>
 #include <kunit/test.h>
 #include <linux/context_bus.h>
 #include <linux/device.h>
@@ -42,6 +43,13 @@ struct stub_banks {
 	unsigned int count;
 };
 
+/* A page a bank maps for DMA both ways. */
+struct stub_dma_page {
+	struct device *bank;
+	void *cpu;
+	dma_addr_t iova;
+};
+
 static int collect_bank(struct device *dev, void *data)
 {
 	struct stub_banks *banks = data;
@@ -67,10 +75,12 @@ static void put_device_action(void *dev)
 }
 
 /*
- * Adds the stub node @name, with an iommu-map or with child nodes, and
- * returns its platform device, bound to the stub by the time it is added.
+ * Adds the stub node @name, with an iommu-map or with child nodes giving
+ * block N stream @sids[N], and returns its platform device, bound to the
+ * stub by the time it is added.
  */
-static struct device *add_stub(struct kunit *test, const char *name, bool map, u32 sid)
+static struct device *add_stub(struct kunit *test, const char *name, bool map,
+			       const u32 sids[STUB_BANKS], bool coherent)
 {
 	u32 phandle = iommu_kunit_phandle(test);
 	struct platform_device *pdev;
@@ -92,7 +102,7 @@ static struct device *add_stub(struct kunit *test, const char *name, bool map, u
 		for (i = 0; i < STUB_BANKS; i++) {
 			cells[i * 4] = i;
 			cells[i * 4 + 1] = phandle;
-			cells[i * 4 + 2] = sid + i;
+			cells[i * 4 + 2] = sids[i];
 			cells[i * 4 + 3] = 1;
 		}
 		ret = of_changeset_add_prop_u32_array(ocs, np, "iommu-map", cells,
@@ -107,12 +117,14 @@ static struct device *add_stub(struct kunit *test, const char *name, bool map, u
 			KUNIT_ASSERT_NOT_NULL(test, child);
 			of_node_put_kunit(test, child);
 			cells[0] = phandle;
-			cells[1] = sid + i;
+			cells[1] = sids[i];
 			KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_u32(ocs, child, "reg", i));
 			ret = of_changeset_add_prop_u32_array(ocs, child, "iommus", cells, 2);
 			KUNIT_ASSERT_EQ(test, ret, 0);
 		}
 	}
+	if (coherent)
+		KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_bool(ocs, np, "dma-coherent"));
 	KUNIT_ASSERT_EQ(test, 0, of_changeset_apply_kunit(test, ocs));
 
 	pdev = of_find_device_by_node(np);
@@ -202,7 +214,8 @@ static void expect_unbind_destroys(struct kunit *test, struct device *parent)
 
 static void iris_stub_iommu_map(struct kunit *test)
 {
-	struct device *parent = add_stub(test, "iris-vpu-stub-map", true, STUB_SID_MAP);
+	const u32 sids[] = { STUB_SID_MAP, STUB_SID_MAP + 1, STUB_SID_MAP + 2 };
+	struct device *parent = add_stub(test, "iris-vpu-stub-map", true, sids, false);
 
 	expect_iris_banks(test, parent);
 	expect_block0_lower_hole(test, parent);
@@ -211,11 +224,84 @@ static void iris_stub_iommu_map(struct kunit *test)
 
 static void iris_stub_child_nodes(struct kunit *test)
 {
-	struct device *parent = add_stub(test, "iris-vpu-stub-nodes", false, STUB_SID_NODES);
+	const u32 sids[] = { STUB_SID_NODES, STUB_SID_NODES + 1, STUB_SID_NODES + 2 };
+	struct device *parent = add_stub(test, "iris-vpu-stub-nodes", false, sids, false);
 
 	expect_iris_banks(test, parent);
 	expect_block0_lower_hole(test, parent);
 	expect_unbind_destroys(test, parent);
+}
+
+static void unmap_page_action(void *data)
+{
+	struct stub_dma_page *page = data;
+
+	dma_unmap_single(page->bank, page->iova, PAGE_SIZE, DMA_BIDIRECTIONAL);
+}
+
+/*
+ * Real DMA by QEMU's edu devices, one for each block's stream: a page the
+ * bank maps is reached inside its window, and the page just below the
+ * window (just above it for block 1, whose window starts at 0) faults in
+ * the SMMU. `make run` runs this suite at boot and shows its lines.
+ */
+static void iris_stub_dma_windows(struct kunit *test)
+{
+	const struct qemu_edu *edus[STUB_BANKS];
+	struct stub_dma_page *pages;
+	struct stub_banks banks;
+	struct device *parent;
+	u32 sids[STUB_BANKS];
+	unsigned int i;
+
+	for (i = 0; i < STUB_BANKS; i++) {
+		edus[i] = qemu_edu_kunit_get(test, i);
+		sids[i] = edus[i]->sid;
+	}
+	parent = add_stub(test, "iris-vpu-stub-dma", true, sids, true);
+	find_banks(parent, &banks);
+	KUNIT_ASSERT_EQ(test, banks.count, STUB_BANKS);
+	pages = kunit_kcalloc(test, STUB_BANKS, sizeof(*pages), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, pages);
+
+	for (i = 0; i < STUB_BANKS; i++) {
+		struct stub_dma_page *page = &pages[i];
+		struct device *bank = banks.bank[i];
+		int block = bank_block(bank);
+		struct qemu_edu_reach in, out;
+		const struct qemu_edu *edu;
+		u64 start, end, outside;
+		void *canary;
+
+		KUNIT_ASSERT_GE(test, block, 0);
+		edu = edus[block];
+		start = stub_windows[block].start;
+		end = stub_windows[block].end;
+		page->bank = bank;
+		page->cpu = kunit_kzalloc(test, PAGE_SIZE, GFP_KERNEL);
+		canary = kunit_kzalloc(test, PAGE_SIZE, GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, page->cpu);
+		KUNIT_ASSERT_NOT_NULL(test, canary);
+		page->iova = dma_map_single(bank, page->cpu, PAGE_SIZE, DMA_BIDIRECTIONAL);
+		KUNIT_ASSERT_FALSE(test, dma_mapping_error(bank, page->iova));
+		KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, unmap_page_action, page));
+
+		outside = start ? start - PAGE_SIZE : end;
+		in = qemu_edu_kunit_reach(test, edu, bank, page->iova, page->cpu,
+					  QEMU_EDU_DMA_MAX);
+		/* One word: one fault, which arm-smmu-v3's rate limit lets through. */
+		out = qemu_edu_kunit_reach(test, edu, bank, outside, canary, sizeof(u32));
+		kunit_info(test,
+			   "iris-dma: %s stream %#x window %lluM-%lluM: DMA at %pad (in the window) %s, at %#llx (%s it) %s\n",
+			   dev_name(bank), edu->sid, start / SZ_1M, end / SZ_1M, &page->iova,
+			   in.read && in.write ? "lands" : "FAULTS", outside,
+			   start ? "below" : "above",
+			   out.read || out.write ? "LANDS" : "faults");
+		KUNIT_EXPECT_TRUE(test, in.read && in.write);
+		KUNIT_EXPECT_GE(test, (u64)page->iova, start);
+		KUNIT_EXPECT_LT(test, (u64)page->iova, end);
+		KUNIT_EXPECT_FALSE(test, out.read || out.write);
+	}
 }
 
 static struct kunit_case iris_stub_test_cases[] = {
@@ -229,7 +315,18 @@ static struct kunit_suite iris_stub_test_suite = {
 	.test_cases = iris_stub_test_cases,
 };
 
-kunit_test_suite(iris_stub_test_suite);
+/* A suite of its own, so that `make run` can run it alone at boot. */
+static struct kunit_case iris_stub_dma_test_cases[] = {
+	KUNIT_CASE(iris_stub_dma_windows),
+	{}
+};
+
+static struct kunit_suite iris_stub_dma_test_suite = {
+	.name = "rust_iris_vpu_stub_dma",
+	.test_cases = iris_stub_dma_test_cases,
+};
+
+kunit_test_suites(&iris_stub_test_suite, &iris_stub_dma_test_suite);
 
 MODULE_DESCRIPTION("KUnit tests of the iris VPU stub");
 MODULE_LICENSE("GPL");

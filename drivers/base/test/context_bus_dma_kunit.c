@@ -8,7 +8,7 @@
  * no physical address, nothing of another context, nothing after unmap or
  * destroy.
  *
- * Needs QEMU virt,iommu=smmuv3 with two edu devices
+ * Needs QEMU virt,iommu=smmuv3 with two edu devices or more
  * (tools/testing/kunit/qemu_configs/arm64_smmuv3.py); skipped without them.
  * Unmap and destroy are checked with strict invalidation only: with lazy
  * invalidation (DMA-FQ) a stale IOTLB entry may serve a DMA after unmap,

@@ -5,10 +5,11 @@
 # "iommu-map" that names the SMMU get real stream table entries, their own
 # IOMMU groups and DMA domains.
 #
-# Two edu PCI devices (slots 03.0 and 04.0: stream IDs 0x18 and 0x20 through
-# the host's iommu-map) do DMA on command through the SMMU, so that tests
-# can show what a stream reaches (include/kunit/qemu_edu.h).  Their DMA mask
-# is all 64 bits: edu's default of 28 would clamp the addresses.
+# Three edu PCI devices (slots 03.0, 04.0 and 05.0: stream IDs 0x18, 0x20
+# and 0x28 through the host's iommu-map) do DMA on command through the SMMU,
+# so that tests can show what a stream reaches (include/kunit/qemu_edu.h).
+# Their DMA mask is all 64 bits: edu's default of 28 would clamp the
+# addresses.
 #
 # Also carries what a booted kernel of this config needs to run a shell from
 # an initramfs (`make run`).
@@ -38,4 +39,5 @@ CONFIG_TTY=y''',
 					      '-cpu', 'max,pauth-impdef=on',
 					      '-smp', '2',
 					      '-device', 'edu,addr=03.0,dma_mask=0xffffffffffffffff',
-					      '-device', 'edu,addr=04.0,dma_mask=0xffffffffffffffff'])
+					      '-device', 'edu,addr=04.0,dma_mask=0xffffffffffffffff',
+					      '-device', 'edu,addr=05.0,dma_mask=0xffffffffffffffff'])
