@@ -33,6 +33,7 @@
 /* The edu runs a DMA from a timer 100 ms of QEMU's virtual clock later. */
 #define QEMU_EDU_TIMEOUT_US	(5 * USEC_PER_SEC)
 #define QEMU_EDU_MAX		4
+#define QEMU_EDU_MACHINE	"linux,dummy-virt"	/* QEMU virt's root compatible */
 
 static DEFINE_MUTEX(qemu_edu_lock);
 static struct qemu_edu qemu_edus[QEMU_EDU_MAX];
@@ -40,10 +41,10 @@ static unsigned int qemu_edu_count;
 static bool qemu_edu_taken;
 
 /*
- * Make @pdev's DMA ours: decode its BAR, let it master the bus, read where
- * its stream goes, then remove the pci_dev, which gives the stream back to
+ * Make @pdev's DMA ours: decode its BAR, check that it is an edu, let it
+ * master the bus, then remove the pci_dev, which gives its stream back to
  * the IOMMU (an abort entry) and leaves the function's Command register and
- * BAR as they were.
+ * BAR as they were. There is no way back short of a rescan of the bus.
  */
 static int qemu_edu_take(struct pci_dev *pdev, struct qemu_edu *edu)
 {
@@ -72,27 +73,52 @@ static int qemu_edu_take(struct pci_dev *pdev, struct qemu_edu *edu)
 	ret = pci_enable_device_mem(pdev);
 	if (ret)
 		return ret;
-	pci_set_master(pdev);
-	pci_stop_and_remove_bus_device_locked(pdev);
-
 	edu->regs = ioremap(bar, len);
-	if (!edu->regs)
-		return -ENOMEM;
-	if (readl(edu->regs + QEMU_EDU_ID) != QEMU_EDU_ID_VALUE) {
-		iounmap(edu->regs);
-		return -ENODEV;
+	if (!edu->regs) {
+		ret = -ENOMEM;
+		goto disable;
 	}
+	if (readl(edu->regs + QEMU_EDU_ID) != QEMU_EDU_ID_VALUE) {
+		ret = -ENODEV;
+		goto unmap;
+	}
+
+	pci_lock_rescan_remove();
+	/* A driver's device is the driver's. */
+	if (READ_ONCE(pdev->dev.driver)) {
+		pci_unlock_rescan_remove();
+		ret = -EBUSY;
+		goto unmap;
+	}
+	pci_set_master(pdev);
+	pci_stop_and_remove_bus_device(pdev);
+	pci_unlock_rescan_remove();
+
+	/* The BAR is in no resource tree now: keep it from being handed out. */
+	if (!request_mem_region(bar, len, "qemu-edu-kunit"))
+		pr_warn("qemu-edu-kunit: %pa: BAR not reserved\n", &bar);
 	edu->host = of_node_get(host);
 	edu->rid = rid;
 	return 0;
+
+unmap:
+	iounmap(edu->regs);
+disable:
+	pci_disable_device(pdev);
+	return ret;
 }
 
-/* Take every edu device once; they are the tests' until the machine goes. */
+/*
+ * Take every edu device once; they are the tests' until the machine goes.
+ * Only on QEMU's virt machine, where an edu device is a test's instrument.
+ */
 static void qemu_edu_take_all(void)
 {
 	struct pci_dev *found[QEMU_EDU_MAX], *pdev = NULL;
 	unsigned int i, n = 0;
 
+	if (!of_machine_is_compatible(QEMU_EDU_MACHINE))
+		return;
 	while (n < QEMU_EDU_MAX &&
 	       (pdev = pci_get_device(QEMU_EDU_VENDOR_ID, QEMU_EDU_DEVICE_ID, pdev)))
 		found[n++] = pci_dev_get(pdev);
@@ -117,15 +143,16 @@ static void qemu_edu_take_all(void)
 /**
  * qemu_edu_kunit_get() - an edu device for DMA on command
  * @test: test context; the test is skipped if there is no such device
- * @index: which one, counted from 0 in PCI order
+ * @index: which one, counted from 0 in PCI order of those taken
  *
- * The first call takes every edu device from the PCI core: it enables the
- * function, lets it master the bus, and removes its pci_dev, so that the
- * stream ID it uses has no device until a test makes one for it. The
- * devices stay taken until the machine goes: every later call, of any test,
- * gets the same ones.
+ * The first call takes every edu device without a driver from the PCI core,
+ * on QEMU's virt machine only: it enables the function, lets it master the
+ * bus, and removes its pci_dev for good, so that the stream ID it uses has
+ * no device until a test makes one for it. The devices stay taken until the
+ * machine goes: every later call, of any test, gets the same ones. A test
+ * that gives a device the stream must remove it before it ends.
  *
- * Return: the edu device, whose stream is free.
+ * Return: the edu device.
  */
 const struct qemu_edu *qemu_edu_kunit_get(struct kunit *test, unsigned int index)
 {
@@ -139,6 +166,8 @@ const struct qemu_edu *qemu_edu_kunit_get(struct kunit *test, unsigned int index
 	count = qemu_edu_count;
 	mutex_unlock(&qemu_edu_lock);
 
+	if (!of_machine_is_compatible(QEMU_EDU_MACHINE))
+		kunit_skip(test, "not QEMU's virt machine: no edu device is taken");
 	if (index >= count)
 		kunit_skip(test, "no edu device #%u behind an IOMMU (QEMU -device edu)", index);
 	return &qemu_edus[index];
@@ -165,6 +194,9 @@ void qemu_edu_kunit_dma(struct kunit *test, const struct qemu_edu *edu, dma_addr
 
 	KUNIT_ASSERT_GT(test, len, 0);
 	KUNIT_ASSERT_LE(test, len, QEMU_EDU_DMA_MAX);
+	/* A busy edu ignores what is written to its registers. */
+	KUNIT_ASSERT_FALSE_MSG(test, readq(edu->regs + QEMU_EDU_DMA_CMD) & QEMU_EDU_CMD_RUN,
+			       "edu %#x: a DMA is still running", edu->rid);
 	/* The edu takes 64-bit accesses to these registers. */
 	writeq(to_ram ? QEMU_EDU_DMA_BUF : addr, edu->regs + QEMU_EDU_DMA_SRC);
 	writeq(to_ram ? addr : QEMU_EDU_DMA_BUF, edu->regs + QEMU_EDU_DMA_DST);
@@ -178,29 +210,36 @@ void qemu_edu_kunit_dma(struct kunit *test, const struct qemu_edu *edu, dma_addr
 EXPORT_SYMBOL_GPL(qemu_edu_kunit_dma);
 
 /*
- * Move the edu's buffer to or from @cpu through a mapping of @dev that
- * lives only for this DMA, so that no mapping of it is left when the test's
- * own DMA runs.
+ * A buffer for the edu's own transfers, mapped through @dev only for one
+ * DMA, so that no mapping of it is left when the test's DMA runs.
  */
-static void qemu_edu_kunit_staged(struct kunit *test, const struct qemu_edu *edu,
-				  struct device *dev, void *cpu, size_t len, bool to_ram)
-{
-	enum dma_data_direction dir = to_ram ? DMA_FROM_DEVICE : DMA_TO_DEVICE;
+struct qemu_edu_stage {
+	struct device *dev;
+	enum dma_data_direction dir;
 	dma_addr_t addr;
-	void *stage;
+	void *buf;
+};
 
-	stage = kunit_kzalloc(test, len, GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, stage);
-	if (!to_ram)
-		memcpy(stage, cpu, len);
-	addr = dma_map_single(dev, stage, len, dir);
-	KUNIT_ASSERT_FALSE_MSG(test, dma_mapping_error(dev, addr),
-			       "%s: no IOVA left for the edu's staging buffer", dev_name(dev));
-	qemu_edu_kunit_dma(test, edu, addr, len, to_ram);
-	dma_unmap_single(dev, addr, len, dir);
-	if (to_ram)
-		memcpy(cpu, stage, len);
-	kunit_kfree(test, stage);
+static void qemu_edu_stage_map(struct kunit *test, struct qemu_edu_stage *stage,
+			       struct device *dev, size_t len, enum dma_data_direction dir)
+{
+	stage->dev = dev;
+	stage->dir = dir;
+	stage->buf = kunit_kmalloc(test, len, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, stage->buf);
+	/* Not zeros: a store the IOMMU refused must not look like zeros read. */
+	memset(stage->buf, 0xa5, len);
+}
+
+static void qemu_edu_stage_dma(struct kunit *test, const struct qemu_edu *edu,
+			       struct qemu_edu_stage *stage, size_t len)
+{
+	stage->addr = dma_map_single(stage->dev, stage->buf, len, stage->dir);
+	KUNIT_ASSERT_FALSE_MSG(test, dma_mapping_error(stage->dev, stage->addr),
+			       "%s: no IOVA left for the edu's staging buffer",
+			       dev_name(stage->dev));
+	qemu_edu_kunit_dma(test, edu, stage->addr, len, stage->dir == DMA_FROM_DEVICE);
+	dma_unmap_single(stage->dev, stage->addr, len, stage->dir);
 }
 
 /**
@@ -217,7 +256,12 @@ static void qemu_edu_kunit_staged(struct kunit *test, const struct qemu_edu *edu
 void qemu_edu_kunit_load(struct kunit *test, const struct qemu_edu *edu, struct device *dev,
 			 const void *src, size_t len)
 {
-	qemu_edu_kunit_staged(test, edu, dev, (void *)src, len, false);
+	struct qemu_edu_stage stage;
+
+	qemu_edu_stage_map(test, &stage, dev, len, DMA_TO_DEVICE);
+	memcpy(stage.buf, src, len);
+	qemu_edu_stage_dma(test, edu, &stage, len);
+	kunit_kfree(test, stage.buf);
 }
 EXPORT_SYMBOL_GPL(qemu_edu_kunit_load);
 
@@ -230,12 +274,18 @@ EXPORT_SYMBOL_GPL(qemu_edu_kunit_load);
  * @len: how many bytes, at most %QEMU_EDU_DMA_MAX
  *
  * The edu writes @dst through a mapping of @dev made for this DMA and
- * unmapped after it.
+ * unmapped after it. Where the IOMMU refuses that write, @dst gets 0xa5
+ * bytes, which no refused read gives.
  */
 void qemu_edu_kunit_store(struct kunit *test, const struct qemu_edu *edu, struct device *dev,
 			  void *dst, size_t len)
 {
-	qemu_edu_kunit_staged(test, edu, dev, dst, len, true);
+	struct qemu_edu_stage stage;
+
+	qemu_edu_stage_map(test, &stage, dev, len, DMA_FROM_DEVICE);
+	qemu_edu_stage_dma(test, edu, &stage, len);
+	memcpy(dst, stage.buf, len);
+	kunit_kfree(test, stage.buf);
 }
 EXPORT_SYMBOL_GPL(qemu_edu_kunit_store);
 
@@ -266,8 +316,10 @@ static void qemu_edu_pattern(u8 *p, size_t len, u8 seed)
  *	overwritten.
  * @len: how many bytes, at most %QEMU_EDU_DMA_MAX
  *
- * Writes a pattern to @addr over a canary at @cpu, then reads @addr after
- * the CPU put another pattern at @cpu, and reads the edu's buffer back. No
+ * Checks first that the edu's stream goes through @dev: a pattern loaded
+ * into the edu through @dev comes back. Then writes that pattern to @addr
+ * over a canary at @cpu, reads @addr after the CPU put another pattern at
+ * @cpu, and reads the edu's buffer back. No
  * mapping of @dev is left while the edu uses @addr: the helper's own
  * transfers go through mappings made and unmapped around each of them.
  * The CPU reads and writes @cpu without cache maintenance: give @dev's node
@@ -282,6 +334,7 @@ struct qemu_edu_reach qemu_edu_kunit_reach(struct kunit *test, const struct qemu
 					   size_t len)
 {
 	struct iommu_domain *domain = iommu_get_domain_for_dev(dev);
+	struct iommu_fwspec *fwspec;
 	struct qemu_edu_reach reach;
 	u8 *written, *read, *back;
 
@@ -292,6 +345,9 @@ struct qemu_edu_reach qemu_edu_kunit_reach(struct kunit *test, const struct qemu
 	if (domain && domain->type == IOMMU_DOMAIN_DMA_FQ)
 		kunit_skip(test, "%s: lazy invalidation (DMA-FQ) keeps unmapped IOVAs usable",
 			   dev_name(dev));
+	fwspec = dev_iommu_fwspec_get(dev);
+	KUNIT_ASSERT_TRUE_MSG(test, fwspec && fwspec->num_ids == 1 && fwspec->ids[0] == edu->sid,
+			      "%s is not on the edu's stream %#x", dev_name(dev), edu->sid);
 	written = kunit_kmalloc(test, len, GFP_KERNEL);
 	read = kunit_kmalloc(test, len, GFP_KERNEL);
 	back = kunit_kmalloc(test, len, GFP_KERNEL);
@@ -301,8 +357,17 @@ struct qemu_edu_reach qemu_edu_kunit_reach(struct kunit *test, const struct qemu
 	qemu_edu_pattern(written, len, 0x30);
 	qemu_edu_pattern(read, len, 0xc0);
 
-	/* The write: the edu's buffer over a canary. */
+	/*
+	 * The instrument first: the stream goes through @dev's domain. Else
+	 * every DMA below would be refused, and prove nothing.
+	 */
 	qemu_edu_kunit_load(test, edu, dev, written, len);
+	qemu_edu_kunit_store(test, edu, dev, back, len);
+	KUNIT_ASSERT_TRUE_MSG(test, !memcmp(back, written, len),
+			      "edu %#x: its stream does not go through %s", edu->rid,
+			      dev_name(dev));
+
+	/* The write: the edu's buffer, loaded above, over a canary. */
 	memset(cpu, 0x5a, len);
 	qemu_edu_kunit_dma(test, edu, addr, len, true);
 	reach.write = !memcmp(cpu, written, len);

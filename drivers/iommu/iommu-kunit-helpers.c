@@ -241,8 +241,11 @@ void iommu_kunit_fill_release(struct kunit *test, struct iommu_kunit_fill *fill,
 				     DMA_BIDIRECTIONAL, DMA_ATTR_SKIP_CPU_SYNC);
 	}
 	fill->lowest = DMA_MAPPING_ERROR;
-	for (i = 0; i < fill->count; i++)
+	fill->highest = 0;
+	for (i = 0; i < fill->count; i++) {
 		fill->lowest = min(fill->lowest, fill->iova[i]);
+		fill->highest = max(fill->highest, fill->iova[i]);
+	}
 }
 EXPORT_SYMBOL_GPL(iommu_kunit_fill_release);
 

@@ -27,7 +27,6 @@
 #include <kunit/static_stub.h>
 #include <kunit/test.h>
 #include <linux/iommu.h>
-#include <linux/mm.h>
 
 /* The test transport implements the ops that are private to rpmsg. */
 #include "../rpmsg/rpmsg_internal.h"
@@ -73,7 +72,6 @@ struct fastrpc_kunit_cb {
 
 KUNIT_DEFINE_ACTION_WRAPPER(fastrpc_kunit_unregister, device_unregister, struct device *);
 KUNIT_DEFINE_ACTION_WRAPPER(fastrpc_kunit_buf_free, fastrpc_buf_free, struct fastrpc_buf *);
-KUNIT_DEFINE_ACTION_WRAPPER(fastrpc_kunit_put_page, put_page, struct page *);
 
 /* Closes a file fastrpc_device_open() opened, as the last close(2) would. */
 static void fastrpc_kunit_release(void *file)
@@ -485,12 +483,14 @@ static void fastrpc_kunit_expect_reach(struct kunit *test, struct qemu_edu_reach
  * buffer the driver allocates for a session on CB A is reached, read and
  * write, by A's stream at the IOVA the DMA API gave (the DSP is handed it
  * with the SID above bit 32, which the SMMU never sees), and not at all by
- * B's stream, whose CB maps nothing there. Then the channel and the session
- * go, and the buffer, freed last, takes the CBs with it: with no device on
- * its stream, A's writes land neither at the old IOVA nor at the physical
- * address of the buffer's first page, kept for the purpose. The buffer is
- * 64 KiB so that the page tried is not the top page of B's IOVA space,
- * which the helper's own transfers through B take (and give back) first.
+ * B's stream, whose CB maps nothing there. The buffer is 64 KiB so that the
+ * page tried is not the top page of B's IOVA space, which the helper's own
+ * transfers through B take (and give back) first.
+ *
+ * Then the channel, the session and the buffer go, and with the buffer the
+ * CBs: A's stream, with no device on it, writes neither to the old IOVA of
+ * a page the test mapped through A (reached, then unmapped) nor to its
+ * physical address, where a stream left in bypass would.
  */
 static void fastrpc_bank_dma_is_isolated(struct kunit *test)
 {
@@ -504,17 +504,18 @@ static void fastrpc_bank_dma_is_isolated(struct kunit *test)
 	struct fastrpc_channel_ctx *cctx;
 	struct device *dev_a, *dev_b;
 	struct rpmsg_device *rpdev;
+	dma_addr_t iova, old_iova;
 	struct fastrpc_buf *buf;
 	struct fastrpc_user *fl;
 	unsigned int before;
 	struct file *file;
-	struct page *page;
 	u8 *pattern, *old;
 	char name[128];
-	dma_addr_t iova;
 
 	pattern = kunit_kmalloc(test, QEMU_EDU_DMA_MAX, GFP_KERNEL);
+	old = kunit_kzalloc(test, PAGE_SIZE, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, pattern);
+	KUNIT_ASSERT_NOT_NULL(test, old);
 	memset(pattern, 0x3c, QEMU_EDU_DMA_MAX);
 	/* Closed by an action: it must outlive this frame. */
 	file = kunit_kzalloc(test, sizeof(*file), GFP_KERNEL);
@@ -544,20 +545,6 @@ static void fastrpc_bank_dma_is_isolated(struct kunit *test)
 	iova = fastrpc_ipa_to_dma_addr(cctx, buf->dma_addr);
 	KUNIT_EXPECT_EQ(test, buf->dma_addr, iova + fastrpc_sid_offset(cctx, fl->sctx));
 
-	/*
-	 * iommu-dma allocates a coherent buffer that may sleep page by page
-	 * and frees each with __free_page(): a reference of the test's keeps
-	 * the first one, at @iova, from the page allocator.
-	 */
-	KUNIT_ASSERT_TRUE_MSG(test, is_vmalloc_addr(buf->virt),
-			      "%s: the buffer is not made of pages of its own", name);
-	page = vmalloc_to_page(buf->virt);
-	KUNIT_ASSERT_EQ(test, iommu_iova_to_phys(iommu_get_domain_for_dev(dev_a), iova),
-			page_to_phys(page));
-	get_page(page);
-	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, fastrpc_kunit_put_page, page));
-	old = page_address(page);
-
 	fastrpc_kunit_expect_reach(test, qemu_edu_kunit_reach(test, edu_a, dev_a, iova, buf->virt,
 							      QEMU_EDU_DMA_MAX),
 				   true, true, "the session's buffer by its CB's stream");
@@ -566,10 +553,17 @@ static void fastrpc_bank_dma_is_isolated(struct kunit *test)
 				   false, false, "the session's buffer by the other CB's stream");
 
 	/*
-	 * A write of A's that lands from here on leaves the pattern. The
-	 * channel goes first, as in fastrpc_remove_with_live_mapping(), so
-	 * that the close sends nothing through the CB.
+	 * A page of the test's, mapped through A and unmapped before A goes;
+	 * the edu keeps the pattern, so a write that lands from here on shows.
+	 * The channel goes first, as in fastrpc_remove_with_live_mapping(),
+	 * so that the close sends nothing through the CB.
 	 */
+	old_iova = dma_map_single(dev_a, old, PAGE_SIZE, DMA_BIDIRECTIONAL);
+	KUNIT_ASSERT_FALSE(test, dma_mapping_error(dev_a, old_iova));
+	fastrpc_kunit_expect_reach(test, qemu_edu_kunit_reach(test, edu_a, dev_a, old_iova, old,
+							      QEMU_EDU_DMA_MAX),
+				   true, true, "a page mapped through the CB");
+	dma_unmap_single(dev_a, old_iova, PAGE_SIZE, DMA_BIDIRECTIONAL);
 	qemu_edu_kunit_load(test, edu_a, dev_a, pattern, QEMU_EDU_DMA_MAX);
 	kunit_release_action(test, fastrpc_kunit_unregister, &rpdev->dev);
 	kunit_release_action(test, fastrpc_kunit_release, file);
@@ -578,8 +572,8 @@ static void fastrpc_bank_dma_is_isolated(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, context_bus_kunit_count(NULL), before);
 
 	memset(old, 0x5a, QEMU_EDU_DMA_MAX);
-	qemu_edu_kunit_dma(test, edu_a, iova, QEMU_EDU_DMA_MAX, true);
-	qemu_edu_kunit_dma(test, edu_a, page_to_phys(page), QEMU_EDU_DMA_MAX, true);
+	qemu_edu_kunit_dma(test, edu_a, old_iova, QEMU_EDU_DMA_MAX, true);
+	qemu_edu_kunit_dma(test, edu_a, virt_to_phys(old), QEMU_EDU_DMA_MAX, true);
 	KUNIT_EXPECT_TRUE_MSG(test, !memchr_inv(old, 0x5a, QEMU_EDU_DMA_MAX),
 			      "a write of stream %#x landed after its CB went", edu_a->sid);
 }

@@ -6,9 +6,18 @@
  * 4 KiB buffer of its own and a bus address when told to, under its PCI
  * requester ID, so through the IOMMU in front of its host bridge. On QEMU
  * virt with iommu=smmuv3 that is the SMMUv3, which sees the requester ID as
- * the stream ID. A DMA the IOMMU refuses leaves memory as it was (write)
- * or reads zeros (read); the edu reports nothing, so tests tell by the
- * data.
+ * the stream ID. The edu reports nothing, so tests tell by the data, from
+ * what QEMU does with a DMA the IOMMU refuses: a write leaves memory as it
+ * was, a read gives zeros (what QEMU reads from unassigned memory). QEMU
+ * splits a refused DMA into accesses of 4 bytes, and the SMMU logs a
+ * translation fault for each: keep DMA that should fault short where the
+ * log matters. A stream without a device is aborted, silently.
+ *
+ * The helper's own transfers go through mappings of the device that owns
+ * the stream, made and unmapped around each of them; on a fresh IOVA space
+ * they take its top page. To try an IOVA of another device's buffer on a
+ * stream that maps nothing of its own, give that buffer more than a page
+ * and try its first page, below the top.
  *
  * Boot with one "-device edu,addr=SLOT,dma_mask=0xffffffffffffffff" per
  * stream the tests need (tools/testing/kunit/qemu_configs/arm64_smmuv3.py):
@@ -24,7 +33,7 @@ struct device;
 struct device_node;
 
 /*
- * The most one DMA moves. The edu's buffer has 4 KiB, but QEMU up to 8.0
+ * The most one DMA moves. The edu's buffer has 4 KiB, but QEMU before 8.0
  * stops the whole machine (hw_error()) for a transfer that reaches the
  * buffer's last byte: half of it keeps transfers clear of that, and
  * aligned.

@@ -681,14 +681,18 @@ mod tests {
     /// Real DMA through the SMMU, by QEMU's edu devices (`<kunit/qemu_edu.h>`): memory from
     /// `dma_zeroed_slice()` lies in the window, and the registration's own stream reads and
     /// writes it there, while the stream of another registration reaches nothing at that IOVA.
-    /// Skipped without two edu devices.
+    /// The memory is 64 KiB, and its first page is tried: the helper's own transfers through the
+    /// other registration take the top page of its space. Skipped without two edu devices.
     #[cfg(CONFIG_IOMMU_KUNIT_EDU)]
     #[test]
     fn dma_memory_is_reached_by_its_stream_only() -> Result {
-        // SAFETY: Called from a KUnit test, in its own thread: the test is there.
+        const LEN: usize = bindings::QEMU_EDU_DMA_MAX as usize;
+        // SAFETY: `kunit_get_current_test()` has no precondition.
         let test = unsafe { bindings::kunit_get_current_test() };
-        // SAFETY: `test` is the running test. Without edu devices the call skips the test and
-        // does not return; the edu devices it returns stay until the machine goes.
+        // SAFETY: `test` is the running test: the call may end its thread (a skip, without two
+        // edu devices), with nothing of Rust's live yet. Otherwise it returns a non-NULL pointer
+        // into a static array of the helper's, written once before it is handed out and never
+        // again, so a shared `'static` reference to it is sound.
         let edus = [0, 1].map(|i| unsafe { &*bindings::qemu_edu_kunit_get(test, i) });
         let f = Fixture::new()?;
         // Both streams come through QEMU's PCIe host, the provider of `Fixture`.
@@ -705,14 +709,17 @@ mod tests {
             )
         });
         let (a, b) = (a?, b?);
-        let buf = a.dma_zeroed_slice::<u8>(bindings::QEMU_EDU_DMA_MAX as usize, GFP_KERNEL)?;
+        let buf = a.dma_zeroed_slice::<u8>(64 * 1024, GFP_KERNEL)?;
         assert!(window.contains(&buf.dma_address()));
 
         let reach = |edu: &bindings::qemu_edu, reg: &Registration<'_>| {
             let dev: &device::Device = reg.as_ref();
             // SAFETY: `test` is the running test, `edu` one of its edu devices and `dev` a live
-            // context device with a DMA domain; the edu moves `buf.len()` bytes at
-            // `buf.as_mut_ptr()`, which stays allocated across the call.
+            // context device with a DMA domain. The edu and the helper write the first `LEN`
+            // (less than `buf.len()`) bytes at `buf.as_mut_ptr()`, which stays allocated
+            // across the call, and no Rust reference to them exists meanwhile. A failed KUnit
+            // assertion in the helper ends the test's thread: `f`, `a`, `b` and `buf` then leak,
+            // which is safe.
             unsafe {
                 bindings::qemu_edu_kunit_reach(
                     test,
@@ -720,7 +727,7 @@ mod tests {
                     dev.as_raw(),
                     buf.dma_address(),
                     buf.as_mut_ptr().cast(),
-                    buf.len(),
+                    LEN,
                 )
             }
         };

@@ -17,6 +17,7 @@
 #include <linux/dma-direct.h>
 #include <linux/dma-mapping.h>
 #include <linux/iommu.h>
+#include <linux/minmax.h>
 #include <linux/of.h>
 #include <linux/of_platform.h>
 #include <linux/platform_device.h>
@@ -41,13 +42,6 @@ struct stub_banks {
 	struct device *parent;
 	struct device *bank[STUB_BANKS];
 	unsigned int count;
-};
-
-/* A page a bank maps for DMA both ways. */
-struct stub_dma_page {
-	struct device *bank;
-	void *cpu;
-	dma_addr_t iova;
 };
 
 static int collect_bank(struct device *dev, void *data)
@@ -232,23 +226,19 @@ static void iris_stub_child_nodes(struct kunit *test)
 	expect_unbind_destroys(test, parent);
 }
 
-static void unmap_page_action(void *data)
-{
-	struct stub_dma_page *page = data;
-
-	dma_unmap_single(page->bank, page->iova, PAGE_SIZE, DMA_BIDIRECTIONAL);
-}
-
 /*
- * Real DMA by QEMU's edu devices, one for each block's stream: a page the
- * bank maps is reached inside its window, and the page just below the
- * window (just above it for block 1, whose window starts at 0) faults in
- * the SMMU. `make run` runs this suite at boot and shows its lines.
+ * Real DMA by QEMU's edu devices, one for each block's stream. Each bank's
+ * space is filled with 1 MiB mappings of one buffer, as many as would fill
+ * the whole DMA mask, so that a window that did not hold would map the
+ * IOVAs just outside it too; the lowest is given back as room for the
+ * edu's staging. Then the last page inside the window reaches the buffer,
+ * and the page just below the window (just above it for block 1, whose
+ * window starts at 0) faults in the SMMU. `make run` runs this suite at
+ * boot and shows its lines.
  */
 static void iris_stub_dma_windows(struct kunit *test)
 {
 	const struct qemu_edu *edus[STUB_BANKS];
-	struct stub_dma_page *pages;
 	struct stub_banks banks;
 	struct device *parent;
 	u32 sids[STUB_BANKS];
@@ -261,45 +251,40 @@ static void iris_stub_dma_windows(struct kunit *test)
 	parent = add_stub(test, "iris-vpu-stub-dma", true, sids, true);
 	find_banks(parent, &banks);
 	KUNIT_ASSERT_EQ(test, banks.count, STUB_BANKS);
-	pages = kunit_kcalloc(test, STUB_BANKS, sizeof(*pages), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, pages);
 
 	for (i = 0; i < STUB_BANKS; i++) {
-		struct stub_dma_page *page = &pages[i];
 		struct device *bank = banks.bank[i];
 		int block = bank_block(bank);
+		struct iommu_kunit_fill *fill;
 		struct qemu_edu_reach in, out;
 		const struct qemu_edu *edu;
-		u64 start, end, outside;
-		void *canary;
+		u64 start, end, inside, outside;
+		void *buf;
 
 		KUNIT_ASSERT_GE(test, block, 0);
 		edu = edus[block];
 		start = stub_windows[block].start;
 		end = stub_windows[block].end;
-		page->bank = bank;
-		page->cpu = kunit_kzalloc(test, PAGE_SIZE, GFP_KERNEL);
-		canary = kunit_kzalloc(test, PAGE_SIZE, GFP_KERNEL);
-		KUNIT_ASSERT_NOT_NULL(test, page->cpu);
-		KUNIT_ASSERT_NOT_NULL(test, canary);
-		page->iova = dma_map_single(bank, page->cpu, PAGE_SIZE, DMA_BIDIRECTIONAL);
-		KUNIT_ASSERT_FALSE(test, dma_mapping_error(bank, page->iova));
-		KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, unmap_page_action, page));
+		fill = iommu_kunit_fill_iova(test, bank, (DMA_BIT_MASK(32) >> 20) + 16);
+		KUNIT_EXPECT_EQ(test, (u64)fill->highest + SZ_1M, end);
+		KUNIT_EXPECT_EQ(test, (u64)fill->lowest, max_t(u64, start, SZ_1M));
+		iommu_kunit_fill_release(test, fill, 1);
+		buf = page_address(fill->buf);
 
+		inside = fill->highest + SZ_1M - PAGE_SIZE;
 		outside = start ? start - PAGE_SIZE : end;
-		in = qemu_edu_kunit_reach(test, edu, bank, page->iova, page->cpu,
+		in = qemu_edu_kunit_reach(test, edu, bank, inside, buf + SZ_1M - PAGE_SIZE,
 					  QEMU_EDU_DMA_MAX);
 		/* One word: one fault, which arm-smmu-v3's rate limit lets through. */
-		out = qemu_edu_kunit_reach(test, edu, bank, outside, canary, sizeof(u32));
+		out = qemu_edu_kunit_reach(test, edu, bank, outside,
+					   buf + (outside & (SZ_1M - 1)), sizeof(u32));
 		kunit_info(test,
-			   "iris-dma: %s stream %#x window %lluM-%lluM: DMA at %pad (in the window) %s, at %#llx (%s it) %s\n",
-			   dev_name(bank), edu->sid, start / SZ_1M, end / SZ_1M, &page->iova,
+			   "iris-dma: %s stream %#x window %lluM-%lluM, filled: DMA at %#llx (in the window) %s, at %#llx (%s it) %s\n",
+			   dev_name(bank), edu->sid, start / SZ_1M, end / SZ_1M, inside,
 			   in.read && in.write ? "lands" : "FAULTS", outside,
 			   start ? "below" : "above",
 			   out.read || out.write ? "LANDS" : "faults");
 		KUNIT_EXPECT_TRUE(test, in.read && in.write);
-		KUNIT_EXPECT_GE(test, (u64)page->iova, start);
-		KUNIT_EXPECT_LT(test, (u64)page->iova, end);
 		KUNIT_EXPECT_FALSE(test, out.read || out.write);
 	}
 }

@@ -22,8 +22,11 @@
 #include <kunit/resource.h>
 #include <kunit/test.h>
 #include <linux/context_bus.h>
+#include <linux/dma-map-ops.h>
 #include <linux/dma-mapping.h>
+#include <linux/gfp.h>
 #include <linux/iommu.h>
+#include <linux/minmax.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/of.h>
@@ -67,6 +70,18 @@ static struct ctx_dma_map *ctx_dma_map(struct kunit *test, struct device *dev, s
 	KUNIT_ASSERT_FALSE(test, dma_mapping_error(dev, map->iova));
 	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, ctx_dma_unmap_action, map));
 	return map;
+}
+
+KUNIT_DEFINE_ACTION_WRAPPER(ctx_dma_free_page, __free_page, struct page *);
+
+/* A zeroed page below 4 GiB, where a 32-bit IOVA can equal its address. */
+static void *ctx_dma_low_page(struct kunit *test)
+{
+	struct page *page = alloc_page(GFP_KERNEL | GFP_DMA32 | __GFP_ZERO);
+
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, ctx_dma_free_page, page));
+	return page_address(page);
 }
 
 static void ctx_dma_unmap(struct kunit *test, struct ctx_dma_map *map)
@@ -169,7 +184,7 @@ static void ctx_dma_require_strict(struct kunit *test, struct context_device *cd
 static void ctx_dma_expect_unmapped(struct kunit *test, struct context_device *cdev,
 				    dma_addr_t addr)
 {
-	KUNIT_ASSERT_EQ_MSG(test, iommu_iova_to_phys(ctx_dma_domain(test, cdev), addr), 0,
+	KUNIT_EXPECT_EQ_MSG(test, iommu_iova_to_phys(ctx_dma_domain(test, cdev), addr), 0,
 			    "%s maps %pad", dev_name(&cdev->dev), &addr);
 }
 
@@ -190,6 +205,8 @@ static void context_bus_dma_round_trip(struct kunit *test)
 	unsigned int i;
 	u8 *data;
 
+	/* The CPU reads what the edu wrote with no dma_sync_*() in between. */
+	KUNIT_ASSERT_TRUE(test, dev_is_dma_coherent(&cdev->dev));
 	src = ctx_dma_map(test, &cdev->dev, PAGE_SIZE);
 	dst = ctx_dma_map(test, &cdev->dev, PAGE_SIZE);
 	KUNIT_EXPECT_NE(test, (u64)src->iova, (u64)virt_to_phys(src->cpu));
@@ -213,12 +230,9 @@ static void context_bus_dma_unmapped_iova_faults(struct kunit *test)
 	const struct qemu_edu *edu = qemu_edu_kunit_get(test, 0);
 	struct device *parent = ctx_dma_parent(test, "ctxdma-unmapped");
 	struct context_device *cdev = ctx_dma_on_host(test, edu, parent, 0, 0);
-	void *canary = kunit_kzalloc(test, PAGE_SIZE, GFP_KERNEL);
-	dma_addr_t addr;
+	void *canary = ctx_dma_low_page(test);
+	dma_addr_t addr = virt_to_phys(canary);
 
-	KUNIT_ASSERT_NOT_NULL(test, canary);
-	addr = virt_to_phys(canary);
-	KUNIT_ASSERT_LE(test, (u64)addr, DMA_BIT_MASK(32));
 	ctx_dma_expect_unmapped(test, cdev, addr);
 	ctx_dma_expect_reach(test, qemu_edu_kunit_reach(test, edu, &cdev->dev, addr, canary,
 							CTX_DMA_LEN),
@@ -240,10 +254,9 @@ static void context_bus_dma_identity_reaches_memory(struct kunit *test)
 		.dma_mask = DMA_BIT_MASK(32),
 		.flags = CONTEXT_DEVICE_ALLOW_IDENTITY,
 	};
-	void *page = kunit_kzalloc(test, PAGE_SIZE, GFP_KERNEL);
+	void *page = ctx_dma_low_page(test);
 	struct context_device *cdev;
 
-	KUNIT_ASSERT_NOT_NULL(test, page);
 	iommu_kunit_default_passthrough(test);
 	cdev = ctx_dma_create(test, parent, &info);
 	KUNIT_ASSERT_EQ(test, ctx_dma_domain(test, cdev)->type, IOMMU_DOMAIN_IDENTITY);
@@ -255,7 +268,8 @@ static void context_bus_dma_identity_reaches_memory(struct kunit *test)
 /*
  * Two contexts, two streams: B reaches nothing of what only A maps, A
  * does. B maps nothing of its own while it tries, for both allocate their
- * IOVAs top-down and B's first would be A's.
+ * IOVAs top-down and B's first would be A's: A's buffer is 64 KiB and its
+ * first page is tried, below the top page the helper's staging takes.
  */
 static void context_bus_dma_contexts_are_isolated(struct kunit *test)
 {
@@ -264,7 +278,7 @@ static void context_bus_dma_contexts_are_isolated(struct kunit *test)
 	struct device *parent = ctx_dma_parent(test, "ctxdma-isolated");
 	struct context_device *a = ctx_dma_on_node(test, edu_a, parent);
 	struct context_device *b = ctx_dma_on_host(test, edu_b, parent, 0, 0);
-	struct ctx_dma_map *buf = ctx_dma_map(test, &a->dev, PAGE_SIZE);
+	struct ctx_dma_map *buf = ctx_dma_map(test, &a->dev, SZ_64K);
 
 	ctx_dma_expect_unmapped(test, b, buf->iova);
 	ctx_dma_expect_reach(test, qemu_edu_kunit_reach(test, edu_b, &b->dev, buf->iova,
@@ -306,18 +320,23 @@ static void context_bus_dma_window(struct kunit *test)
 {
 	const struct ctx_dma_window *win = test->param_value;
 	const struct qemu_edu *edu = qemu_edu_kunit_get(test, 0);
-	struct device *parent = ctx_dma_parent(test, "ctxdma-window");
 	u64 end = win->start + win->size;
 	struct iommu_kunit_fill *fill;
 	struct context_device *cdev;
+	struct device *parent;
+	char name[32];
 	void *buf;
 
+	/* A name per window: the last one's may live on (DEBUG_KOBJECT_RELEASE). */
+	snprintf(name, sizeof(name), "ctxdma-%s", win->name);
+	parent = ctx_dma_parent(test, name);
 	cdev = ctx_dma_on_host(test, edu, parent, win->start, win->size);
 	fill = iommu_kunit_fill_iova(test, &cdev->dev, (DMA_BIT_MASK(32) >> 20) + 16);
 	kunit_info(test, "window %s: %u maps of 1 MiB, lowest %#llx, highest %#llx\n", win->name,
 		   fill->count, (u64)fill->lowest, (u64)fill->highest);
-	KUNIT_EXPECT_GE(test, (u64)fill->lowest, win->start);
-	KUNIT_EXPECT_LE(test, (u64)fill->highest + SZ_1M, end);
+	/* IOVA 0 is never handed out: a window from 0 starts at its second MiB. */
+	KUNIT_EXPECT_EQ(test, (u64)fill->lowest, max_t(u64, win->start, SZ_1M));
+	KUNIT_EXPECT_EQ(test, (u64)fill->highest + SZ_1M, end);
 	iommu_kunit_fill_release(test, fill, 1);
 	buf = page_address(fill->buf);
 
@@ -337,25 +356,44 @@ static void context_bus_dma_window(struct kunit *test)
 				     false, false, "the page above the window");
 }
 
-/* Right after dma_unmap_single() the stream reaches the IOVA no more. */
+/*
+ * Right after dma_unmap_single() the stream reaches the IOVA no more: the
+ * write comes at once, with no mapping of the helper's made in between;
+ * then the read.
+ */
 static void context_bus_dma_unmap_ends_reach(struct kunit *test)
 {
 	const struct qemu_edu *edu = qemu_edu_kunit_get(test, 0);
 	struct device *parent = ctx_dma_parent(test, "ctxdma-unmap");
 	struct context_device *cdev = ctx_dma_on_host(test, edu, parent, 0, 0);
+	u8 *pattern, *back;
 	struct ctx_dma_map *buf;
 	dma_addr_t iova;
 
 	ctx_dma_require_strict(test, cdev);
+	pattern = kunit_kmalloc(test, CTX_DMA_LEN, GFP_KERNEL);
+	back = kunit_kmalloc(test, CTX_DMA_LEN, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, pattern);
+	KUNIT_ASSERT_NOT_NULL(test, back);
+	memset(pattern, 0x3c, CTX_DMA_LEN);
+
 	buf = ctx_dma_map(test, &cdev->dev, PAGE_SIZE);
 	iova = buf->iova;
 	ctx_dma_expect_reach(test, qemu_edu_kunit_reach(test, edu, &cdev->dev, iova, buf->cpu,
 							CTX_DMA_LEN),
 			     true, true, "a mapped buffer");
+	qemu_edu_kunit_load(test, edu, &cdev->dev, pattern, CTX_DMA_LEN);
+	memset(buf->cpu, 0x5a, CTX_DMA_LEN);
 	ctx_dma_unmap(test, buf);
-	ctx_dma_expect_reach(test, qemu_edu_kunit_reach(test, edu, &cdev->dev, iova, buf->cpu,
-							CTX_DMA_LEN),
-			     false, false, "the buffer just unmapped");
+	qemu_edu_kunit_dma(test, edu, iova, CTX_DMA_LEN, true);
+	KUNIT_EXPECT_TRUE_MSG(test, !memchr_inv(buf->cpu, 0x5a, CTX_DMA_LEN),
+			      "a write to %pad right after its unmap landed", &iova);
+
+	memset(buf->cpu, 0x96, CTX_DMA_LEN);
+	qemu_edu_kunit_dma(test, edu, iova, CTX_DMA_LEN, false);
+	qemu_edu_kunit_store(test, edu, &cdev->dev, back, CTX_DMA_LEN);
+	KUNIT_EXPECT_TRUE_MSG(test, !memchr_inv(back, 0, CTX_DMA_LEN),
+			      "a read of %pad right after its unmap gave %*ph...", &iova, 8, back);
 }
 
 /*

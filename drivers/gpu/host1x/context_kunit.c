@@ -463,6 +463,8 @@ static void host1x_context_dma_is_isolated(struct kunit *test)
 	struct device *client;
 	struct host1x *host;
 	struct pid *a, *b;
+	char name[64];
+	u8 *pattern;
 
 	/* dma-coherent, as QEMU's PCI host is: reach() needs it. */
 	host = host1x_kunit_host(test, __host1x_kunit_node(test, "dma", map, ARRAY_SIZE(map), true),
@@ -492,6 +494,30 @@ static void host1x_context_dma_is_isolated(struct kunit *test)
 	host1x_kunit_expect_reach(test, qemu_edu_kunit_reach(test, edu_b, cb->dev, buf->iova,
 							     buf->cpu, QEMU_EDU_DMA_MAX),
 				  false, false, "a buffer by the other context's stream");
+
+	/*
+	 * Then the buffer is unmapped, both contexts are put and the list is
+	 * freed: the context devices go, and A's stream, with no device on
+	 * it, writes neither to the buffer's old IOVA nor to its physical
+	 * address, where a stream left in bypass would. The edu keeps a
+	 * pattern, so a write that lands shows.
+	 */
+	pattern = kunit_kmalloc(test, QEMU_EDU_DMA_MAX, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, pattern);
+	memset(pattern, 0x3c, QEMU_EDU_DMA_MAX);
+	qemu_edu_kunit_load(test, edu_a, ca->dev, pattern, QEMU_EDU_DMA_MAX);
+	strscpy(name, dev_name(ca->dev));
+	kunit_release_action(test, host1x_kunit_unmap, buf);
+	kunit_release_action(test, host1x_kunit_context_put, cb);
+	kunit_release_action(test, host1x_kunit_context_put, ca);
+	kunit_release_action(test, host1x_kunit_list_free, host);
+	KUNIT_ASSERT_FALSE_MSG(test, context_bus_kunit_has(name), "%s is left", name);
+
+	memset(buf->cpu, 0x5a, QEMU_EDU_DMA_MAX);
+	qemu_edu_kunit_dma(test, edu_a, buf->iova, QEMU_EDU_DMA_MAX, true);
+	qemu_edu_kunit_dma(test, edu_a, virt_to_phys(buf->cpu), QEMU_EDU_DMA_MAX, true);
+	KUNIT_EXPECT_TRUE_MSG(test, !memchr_inv(buf->cpu, 0x5a, QEMU_EDU_DMA_MAX),
+			      "a write of stream %#x landed after its context went", edu_a->sid);
 }
 
 /*
