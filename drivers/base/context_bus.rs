@@ -123,11 +123,21 @@ struct Context {
     iova_start: u64,
     /// Zero for no window.
     iova_size: u64,
+    /// The `iommu-ranges` of a context's own node, sorted: the IOMMU core reserves every IOVA
+    /// outside them, as it does outside the window. Empty for none.
+    ranges: KVec<RangeInclusive<u64>>,
 }
 
 impl Context {
     fn same_window(&self, other: &Context) -> bool {
-        self.iova_start == other.iova_start && self.iova_size == other.iova_size
+        self.iova_start == other.iova_start
+            && self.iova_size == other.iova_size
+            && self.ranges[..] == other.ranges[..]
+    }
+
+    /// Whether the device may use only part of its IOVA space.
+    fn confined(&self) -> bool {
+        self.iova_size != 0 || !self.ranges.is_empty()
     }
 
     /// The window's addresses; `None` for no window.
@@ -147,6 +157,7 @@ struct Request<'a> {
     dma_mask: u64,
     iova_start: u64,
     iova_size: u64,
+    ranges: KVec<RangeInclusive<u64>>,
 }
 
 /// Logs a refusal against the parent and returns its error.
@@ -233,6 +244,43 @@ impl<'a> Request<'a> {
             ));
         }
 
+        // A context's own node may carry `iommu-ranges`, outside which the IOMMU core reserves
+        // every IOVA; a window given as well leaves the device where both allow.
+        let ranges = if uses_map {
+            KVec::new()
+        } else {
+            np.iommu_ranges()
+                .map_err(|e| refuse!(parent, fn_id, e, "malformed iommu-ranges: {:?}", e))?
+        };
+        if let Some(range) = ranges.iter().find(|range| *range.end() > info.dma_mask) {
+            return Err(refuse!(
+                parent,
+                fn_id,
+                ERANGE,
+                "iommu-ranges {:#x}-{:#x} is outside the DMA mask {:#x}",
+                range.start(),
+                range.end(),
+                info.dma_mask
+            ));
+        }
+        if iova_size != 0 && !ranges.is_empty() {
+            // Checked above: the window's last byte exists.
+            let last = iova_start + (iova_size - 1);
+            if !ranges
+                .iter()
+                .any(|range| *range.start() <= last && *range.end() >= iova_start)
+            {
+                return Err(refuse!(
+                    parent,
+                    fn_id,
+                    ERANGE,
+                    "IOVA window {:#x}-{:#x} meets none of the node's iommu-ranges",
+                    iova_start,
+                    last
+                ));
+            }
+        }
+
         let name = match info.name {
             None => CString::try_from_fmt(fmt!("{}:ctx.{}", parent.name(), fn_id))?,
             Some(name) => CString::try_from(name)?,
@@ -259,6 +307,7 @@ impl<'a> Request<'a> {
             dma_mask: info.dma_mask,
             iova_start,
             iova_size,
+            ranges,
         })
     }
 
@@ -283,6 +332,7 @@ impl<'a> Request<'a> {
             fn_id,
             iova_start: self.iova_start,
             iova_size: self.iova_size,
+            ranges: self.ranges,
         }? Error);
         // From here on dropping `new` frees everything through the device's release.
         let new = dynamic::Builder::new(&CONTEXT_TYPE, &context_device_bus_type, parent, ctx)?;
@@ -388,7 +438,7 @@ impl<'a> Request<'a> {
         };
         let identity = domain.is_identity();
         if identity {
-            if ctx.iova_size != 0 {
+            if ctx.confined() {
                 return Err(refuse!(
                     parent,
                     fn_id,
@@ -441,6 +491,43 @@ impl<'a> Request<'a> {
                 ));
             }
         }
+        if !ctx.ranges.is_empty() {
+            let aperture = domain.aperture();
+            let Some(granule) = domain.granule() else {
+                return Err(refuse!(
+                    parent,
+                    fn_id,
+                    ENODEV,
+                    "IOMMU domain has no page size"
+                ));
+            };
+            for range in &ctx.ranges {
+                if range.start() < aperture.start() || range.end() > aperture.end() {
+                    return Err(refuse!(
+                        parent,
+                        fn_id,
+                        ERANGE,
+                        "iommu-ranges {:#x}-{:#x} is outside the IOMMU aperture {:#x}-{:#x}",
+                        range.start(),
+                        range.end(),
+                        aperture.start(),
+                        aperture.end()
+                    ));
+                }
+                // The reserved regions around an unaligned range would take part of it.
+                if (range.start() | range.end().wrapping_add(1)) & (granule - 1) != 0 {
+                    return Err(refuse!(
+                        parent,
+                        fn_id,
+                        EINVAL,
+                        "iommu-ranges {:#x}-{:#x} is not aligned to the IOVA granule {:#x}",
+                        range.start(),
+                        range.end(),
+                        granule
+                    ));
+                }
+            }
+        }
         if !identity && !claim.dma_iommu() {
             return Err(refuse!(
                 parent,
@@ -456,7 +543,7 @@ impl<'a> Request<'a> {
             !core::ptr::eq(other, dev)
                 && match CONTEXT_TYPE.data(other) {
                     Some(other) => !ctx.same_window(other),
-                    None => ctx.iova_size != 0,
+                    None => ctx.confined(),
                 }
         });
         if let Some(other) = clash {

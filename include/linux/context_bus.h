@@ -87,13 +87,20 @@ extern const struct bus_type context_device_bus_type;
  *
  * Every refusal is logged against @parent and leaves nothing behind.
  *
+ * A node with "iommus" may also carry "iommu-ranges": the IOMMU core then
+ * reserves every IOVA outside those ranges too, so that a window given as
+ * well leaves the device where both allow.
+ *
  * Return: the new device, or an ERR_PTR():
  * -EINVAL if @parent, @info or @info->np is NULL, @info->dma_mask is 0,
  * @info->flags has an unknown flag, @info->name is empty or has a '/', the
- * window is not aligned to the IOVA granule, or "iommu-map" is malformed
- * (short entries, a phandle that names no node);
- * -EOVERFLOW if the window's last byte would lie beyond 2^64;
- * -ERANGE if the window is outside @info->dma_mask or the IOMMU aperture;
+ * window or a range of "iommu-ranges" is not aligned to the IOVA granule,
+ * "iommu-map" is malformed (short entries, a phandle that names no node),
+ * or "iommu-ranges" is (see of_iommu_get_ranges());
+ * -EOVERFLOW if the last byte of the window or of a range would lie beyond
+ * 2^64;
+ * -ERANGE if the window or a range is outside @info->dma_mask or the IOMMU
+ * aperture, or the window meets none of the ranges;
  * -ENOENT if @info->np has neither "iommu-map" nor "iommus";
  * -ENXIO if "iommu-map" does not cover @info->fn_id;
  * -EEXIST if a context device of that name exists;
@@ -103,7 +110,7 @@ extern const struct bus_type context_device_bus_type;
  * error);
  * -ENODEV if the device is not behind an IOMMU, or its DMA is not
  * translated (an identity domain without CONTEXT_DEVICE_ALLOW_IDENTITY,
- * or with a window);
+ * or with a window or "iommu-ranges");
  * -ENOMEM if memory runs out.
  */
 struct context_device *context_device_create(struct device *parent,

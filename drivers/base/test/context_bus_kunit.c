@@ -55,6 +55,7 @@
 #define CTX_SID_IDENTITY	0x358
 #define CTX_SID_CONFIGURE	0x359
 #define CTX_SID_FAULTS		0x360	/* one per case of ctx_fault_cases[] */
+#define CTX_SID_RANGES		0x370	/* and 0x371 */
 
 #define CTX_MB(n)		((u64)(n) * SZ_1M)
 #define CTX_CYCLES		1000
@@ -154,6 +155,36 @@ static struct device_node *ctx_add_client(struct kunit *test, struct ctx_env *en
 
 	return ctx_add_node(test, env, name, "iommus", iommus, ARRAY_SIZE(iommus));
 }
+
+/*
+ * Model B with a window in the device tree: node @name with
+ * iommus = <&iommu sid> and iommu-ranges = @ranges, address and size pairs
+ * of two cells each, which the container then says it uses.
+ */
+static struct device_node *ctx_add_ranged_client(struct kunit *test, struct ctx_env *env,
+						 const char *name, const u32 *ranges, size_t len)
+{
+	const u32 iommus[] = { env->smmu, env->sid };
+	struct of_changeset *ocs;
+	struct device_node *np;
+
+	np = ctx_node_new(test, env->box, name, &ocs);
+	if (!of_property_present(env->box, "#address-cells")) {
+		KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_u32(ocs, env->box,
+								   "#address-cells", 2));
+		KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_u32(ocs, env->box,
+								   "#size-cells", 2));
+	}
+	KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_u32_array(ocs, np, "iommus", iommus,
+								 ARRAY_SIZE(iommus)));
+	KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_u32_array(ocs, np, "iommu-ranges", ranges,
+								 len));
+	ctx_node_apply(test, ocs);
+	return np;
+}
+
+/* iommu-ranges of one range, 16M-32M. */
+static const u32 ctx_range_16m_32m[] = { 0, SZ_16M, 0, SZ_16M };
 
 /* Create a device that must succeed; it is destroyed when the test ends. */
 static struct context_device *ctx_create(struct kunit *test, struct device *parent,
@@ -578,6 +609,76 @@ static void ctx_first_still_maps(struct kunit *test, struct ctx_env *env, struct
 	put_device(dev);
 }
 
+/* iommu-ranges = @cells on a node of model B, in the root's two and two cells. */
+static void ctx_ranges(struct kunit *test, struct ctx_env *env, struct ctx_call *call,
+		       const u32 *cells, size_t len)
+{
+	call->buf.np = ctx_add_ranged_client(test, env, "ranged", cells, len);
+}
+
+static void ctx_ranges_partial(struct kunit *test, struct ctx_env *env, struct ctx_call *call)
+{
+	static const u32 cells[] = { 0, SZ_16M, 0 };
+
+	ctx_ranges(test, env, call, cells, ARRAY_SIZE(cells));
+}
+
+static void ctx_ranges_empty(struct kunit *test, struct ctx_env *env, struct ctx_call *call)
+{
+	static const u32 cells[] = { 0, SZ_16M, 0, 0 };
+
+	ctx_ranges(test, env, call, cells, ARRAY_SIZE(cells));
+}
+
+static void ctx_ranges_wrap(struct kunit *test, struct ctx_env *env, struct ctx_call *call)
+{
+	static const u32 cells[] = { 0xffffffff, 0xfff00000, 0, SZ_2M };
+
+	ctx_ranges(test, env, call, cells, ARRAY_SIZE(cells));
+}
+
+static void ctx_ranges_overlap(struct kunit *test, struct ctx_env *env, struct ctx_call *call)
+{
+	static const u32 cells[] = { 0, SZ_16M, 0, SZ_16M, 0, SZ_16M + SZ_8M, 0, SZ_16M };
+
+	ctx_ranges(test, env, call, cells, ARRAY_SIZE(cells));
+}
+
+static void ctx_ranges_beyond_mask(struct kunit *test, struct ctx_env *env, struct ctx_call *call)
+{
+	static const u32 cells[] = { 1, 0, 0, SZ_16M };
+
+	ctx_ranges(test, env, call, cells, ARRAY_SIZE(cells));
+}
+
+/* The SMMU's 48-bit aperture ends below 2^56. */
+static void ctx_ranges_beyond_aperture(struct kunit *test, struct ctx_env *env,
+				       struct ctx_call *call)
+{
+	static const u32 cells[] = { 0x1000000, 0, 0, SZ_16M };
+
+	call->buf.dma_mask = DMA_BIT_MASK(64);
+	ctx_ranges(test, env, call, cells, ARRAY_SIZE(cells));
+}
+
+static void ctx_ranges_unaligned(struct kunit *test, struct ctx_env *env, struct ctx_call *call)
+{
+	static const u32 cells[] = { 0, SZ_16M + SZ_2K, 0, SZ_16M };
+
+	ctx_ranges(test, env, call, cells, ARRAY_SIZE(cells));
+}
+
+/* A window in code that none of the node's ranges meets. */
+static void ctx_ranges_miss_window(struct kunit *test, struct ctx_env *env,
+				   struct ctx_call *call)
+{
+	static const u32 cells[] = { 0, SZ_16M, 0, SZ_16M };
+
+	ctx_ranges(test, env, call, cells, ARRAY_SIZE(cells));
+	call->buf.iova_start = SZ_64M;
+	call->buf.iova_size = SZ_16M;
+}
+
 static const struct ctx_refusal ctx_refusals[] = {
 	{ "NULL parent", -EINVAL, ctx_null_parent },
 	{ "NULL info", -EINVAL, ctx_null_info },
@@ -603,6 +704,14 @@ static const struct ctx_refusal ctx_refusals[] = {
 	{ "empty name", -EINVAL, ctx_name_empty },
 	{ "window ending at 2^64", -ERANGE, ctx_window_at_2_64 },
 	{ "second context on one stream", -ENODEV, ctx_second_on_stream, ctx_first_still_maps },
+	{ "iommu-ranges not whole entries", -EINVAL, ctx_ranges_partial },
+	{ "iommu-ranges of size 0", -EINVAL, ctx_ranges_empty },
+	{ "iommu-ranges past 2^64", -EOVERFLOW, ctx_ranges_wrap },
+	{ "overlapping iommu-ranges", -EINVAL, ctx_ranges_overlap },
+	{ "iommu-ranges outside dma_mask", -ERANGE, ctx_ranges_beyond_mask },
+	{ "iommu-ranges outside IOMMU aperture", -ERANGE, ctx_ranges_beyond_aperture },
+	{ "iommu-ranges not aligned", -EINVAL, ctx_ranges_unaligned },
+	{ "window outside iommu-ranges", -ERANGE, ctx_ranges_miss_window },
 };
 
 static_assert(ARRAY_SIZE(ctx_refusals) <= CTX_SID_DUP - CTX_SID_REFUSAL);
@@ -1120,6 +1229,7 @@ static void context_bus_identity_domain(struct kunit *test)
 {
 	struct context_device_info info = { .dma_mask = DMA_BIT_MASK(32) };
 	struct iommu_domain *domain;
+	struct device_node *np;
 	struct context_device *cdev;
 	struct ctx_env env;
 
@@ -1134,7 +1244,14 @@ static void context_bus_identity_domain(struct kunit *test)
 	info.iova_size = CTX_MB(16);
 	ctx_expect_refusal(test, env.parent, &info, -ENODEV);
 
+	/* Nor one of the device tree's. */
 	info.iova_size = 0;
+	np = info.np;
+	info.np = ctx_add_ranged_client(test, &env, "ranged", ctx_range_16m_32m,
+					ARRAY_SIZE(ctx_range_16m_32m));
+	ctx_expect_refusal(test, env.parent, &info, -ENODEV);
+	info.np = np;
+
 	cdev = ctx_create(test, env.parent, &info);
 	KUNIT_ASSERT_TRUE(test, device_iommu_mapped(&cdev->dev));
 	domain = iommu_get_domain_for_dev(&cdev->dev);
@@ -1202,23 +1319,30 @@ static void ctx_fault_expect_clean(struct kunit *test, struct ctx_env *env,
 	ctx_fault_destroy(test, &call);
 }
 
-/* Each fault-injection case: one device-tree model, window or not, devm or not. */
+/*
+ * Each fault-injection case: one device-tree model, window or not, devm or
+ * not, iommu-ranges (16M-32M, with iommus only) or not.
+ */
 struct ctx_fault_case {
 	const char *desc;
 	bool iommus;
 	bool window;
 	bool devm;
+	bool ranges;
 };
 
 static const struct ctx_fault_case ctx_fault_cases[] = {
-	{ "iommu-map", false, false, false },
-	{ "iommu-map, window", false, true, false },
-	{ "iommus", true, false, false },
-	{ "iommus, window", true, true, false },
-	{ "iommu-map, window, devm", false, true, true },
+	{ "iommu-map", false, false, false, false },
+	{ "iommu-map, window", false, true, false, false },
+	{ "iommus", true, false, false, false },
+	{ "iommus, window", true, true, false, false },
+	{ "iommu-map, window, devm", false, true, true, false },
+	{ "iommus, iommu-ranges", true, false, false, true },
 };
 
 KUNIT_ARRAY_PARAM_DESC(ctx_fault, ctx_fault_cases, desc);
+
+static_assert(ARRAY_SIZE(ctx_fault_cases) <= CTX_SID_RANGES - CTX_SID_FAULTS);
 
 /*
  * Fail the n-th fault point (allocations, through failslab and
@@ -1241,8 +1365,13 @@ static void context_bus_fault_injection(struct kunit *test)
 		kunit_skip(test, "needs CONFIG_FAULT_INJECTION (make test-debug)");
 
 	ctx_env_init(test, &env, CTX_SID_FAULTS + (c - ctx_fault_cases));
-	info.np = c->iommus ? ctx_add_client(test, &env, "ctx", env.smmu, env.sid) :
-			      ctx_add_map(test, &env, &env.sid, 1);
+	if (c->ranges)
+		info.np = ctx_add_ranged_client(test, &env, "ctx", ctx_range_16m_32m,
+						ARRAY_SIZE(ctx_range_16m_32m));
+	else if (c->iommus)
+		info.np = ctx_add_client(test, &env, "ctx", env.smmu, env.sid);
+	else
+		info.np = ctx_add_map(test, &env, &env.sid, 1);
 	if (c->window) {
 		info.iova_start = CTX_MB(16);
 		info.iova_size = CTX_MB(16);
@@ -1265,9 +1394,9 @@ static void context_bus_fault_injection(struct kunit *test)
 			absorbed++;
 			ctx_expect_usable(test, call.cdev, c->devm ? call.parent : env.parent,
 					  &info);
-			if (c->window) {
-				fill = ctx_expect_fills(test, &call.cdev->dev, info.iova_start,
-							info.iova_size);
+			if (c->window || c->ranges) {
+				fill = ctx_expect_fills(test, &call.cdev->dev, CTX_MB(16),
+							CTX_MB(16));
 				iommu_kunit_unfill(test, fill);
 			}
 		}
@@ -1350,6 +1479,95 @@ static void context_bus_dma_configure_again(struct kunit *test)
 	ctx_expect_fills(test, &cdev->dev, info.iova_start, info.iova_size);
 }
 
+/* 768M-1024M and 256M-384M, unsorted, in two and two cells. */
+static const u32 ctx_two_ranges[] = {
+	0, 0x30000000, 0, 0x10000000,
+	0, 0x10000000, 0, 0x08000000,
+};
+
+/* How many of @fill's IOVAs lie in [@start, @end), and how many in none of @n such. */
+static unsigned int ctx_fill_in(const struct iommu_kunit_fill *fill, const u64 (*win)[2],
+				unsigned int n, unsigned int *outside)
+{
+	unsigned int i, j, in = 0;
+
+	*outside = 0;
+	for (i = 0; i < fill->count; i++) {
+		for (j = 0; j < n; j++)
+			if (fill->iova[i] >= win[j][0] && fill->iova[i] + SZ_1M <= win[j][1])
+				break;
+		if (j < n)
+			in++;
+		else
+			(*outside)++;
+	}
+	return in;
+}
+
+/*
+ * A node of model B with two iommu-ranges and no window in code: the group
+ * shows the three gaps as reserved regions, and exhaustion fills both
+ * ranges and never the gap between them.
+ */
+static void context_bus_iommu_ranges(struct kunit *test)
+{
+	static const u64 win[][2] = { { CTX_MB(256), CTX_MB(384) }, { CTX_MB(768), CTX_MB(1024) } };
+	struct context_device_info info = { .dma_mask = DMA_BIT_MASK(32) };
+	struct iommu_kunit_fill *fill;
+	struct context_device *cdev;
+	unsigned int in, outside;
+	struct ctx_env env;
+
+	ctx_env_init(test, &env, CTX_SID_RANGES);
+	info.np = ctx_add_ranged_client(test, &env, "ranged", ctx_two_ranges,
+					ARRAY_SIZE(ctx_two_ranges));
+	cdev = ctx_create(test, env.parent, &info);
+	ctx_expect_usable(test, cdev, env.parent, &info);
+	KUNIT_EXPECT_EQ(test, iommu_kunit_count_reserved(test, &cdev->dev, 0, CTX_MB(256) - 1,
+							 true), 1);
+	KUNIT_EXPECT_EQ(test, iommu_kunit_count_reserved(test, &cdev->dev, CTX_MB(384),
+							 CTX_MB(768) - 1, true), 1);
+	KUNIT_EXPECT_EQ(test, iommu_kunit_count_reserved(test, &cdev->dev, CTX_MB(1024), U64_MAX,
+							 true), 1);
+
+	fill = iommu_kunit_fill_iova(test, &cdev->dev, (DMA_BIT_MASK(32) >> 20) + 16);
+	in = ctx_fill_in(fill, win, ARRAY_SIZE(win), &outside);
+	kunit_info(test, "iommu-ranges 256M-384M, 768M-1024M: %u maps of 1 MiB, %u in them, %u outside, lowest %#llx, highest %#llx\n",
+		   fill->count, in, outside, (u64)fill->lowest, (u64)fill->highest);
+	KUNIT_EXPECT_EQ(test, in, 128 + 256);
+	KUNIT_EXPECT_EQ(test, outside, 0);
+}
+
+/*
+ * A window in code on a node with iommu-ranges: the device gets what both
+ * allow, 300M-384M and 768M-800M.
+ */
+static void context_bus_iommu_ranges_and_window(struct kunit *test)
+{
+	static const u64 win[][2] = { { CTX_MB(300), CTX_MB(384) }, { CTX_MB(768), CTX_MB(800) } };
+	struct context_device_info info = {
+		.dma_mask = DMA_BIT_MASK(32),
+		.iova_start = CTX_MB(300),
+		.iova_size = CTX_MB(500),
+	};
+	struct iommu_kunit_fill *fill;
+	struct context_device *cdev;
+	unsigned int in, outside;
+	struct ctx_env env;
+
+	ctx_env_init(test, &env, CTX_SID_RANGES + 1);
+	info.np = ctx_add_ranged_client(test, &env, "ranged", ctx_two_ranges,
+					ARRAY_SIZE(ctx_two_ranges));
+	cdev = ctx_create(test, env.parent, &info);
+	ctx_expect_usable(test, cdev, env.parent, &info);
+	fill = iommu_kunit_fill_iova(test, &cdev->dev, (DMA_BIT_MASK(32) >> 20) + 16);
+	in = ctx_fill_in(fill, win, ARRAY_SIZE(win), &outside);
+	kunit_info(test, "iommu-ranges and window 300M-800M: %u maps of 1 MiB, %u in 300M-384M and 768M-800M, %u outside\n",
+		   fill->count, in, outside);
+	KUNIT_EXPECT_EQ(test, in, 84 + 32);
+	KUNIT_EXPECT_EQ(test, outside, 0);
+}
+
 static struct kunit_case context_bus_test_cases[] = {
 	KUNIT_CASE(context_bus_iommu_map_devices_are_isolated),
 	KUNIT_CASE(context_bus_iommus_devices_are_isolated),
@@ -1371,6 +1589,8 @@ static struct kunit_case context_bus_test_cases[] = {
 	KUNIT_CASE(context_bus_concurrent),
 	KUNIT_CASE(context_bus_window_is_reserved_region),
 	KUNIT_CASE(context_bus_window_within_dma_ranges),
+	KUNIT_CASE(context_bus_iommu_ranges),
+	KUNIT_CASE(context_bus_iommu_ranges_and_window),
 	KUNIT_CASE(context_bus_identity_domain),
 	KUNIT_CASE(context_bus_dma_configure_again),
 	KUNIT_CASE_PARAM(context_bus_fault_injection, ctx_fault_gen_params),

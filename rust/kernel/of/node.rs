@@ -132,6 +132,46 @@ impl Node {
         // SAFETY: The reference it took is handed to the `ARef`.
         Ok(NonNull::new(args.np).map(|np| unsafe { ARef::from_raw(np.cast()) }))
     }
+
+    /// Returns the IOVA ranges of the node's `iommu-ranges`, sorted by address
+    /// (`of_iommu_get_ranges()`): the IOMMU core reserves every IOVA outside them.
+    ///
+    /// Empty for a node without the property. Fails as `of_iommu_get_ranges()` does: `EINVAL`
+    /// for a property that is not a whole number of entries, cells that cannot hold 64-bit
+    /// values, an empty range or two that overlap; `EOVERFLOW` for a range that runs past 2^64.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use kernel::{of, prelude::*};
+    ///
+    /// // QEMU `virt`'s PCIe host has no `iommu-ranges`: all of its IOVA space is usable.
+    /// if let Some(np) = of::Node::find_compatible(c"pci-host-ecam-generic") {
+    ///     assert!(np.iommu_ranges()?.is_empty());
+    /// }
+    /// # Ok::<(), Error>(())
+    /// ```
+    #[cfg(CONFIG_OF_IOMMU)]
+    pub fn iommu_ranges(&self) -> Result<KVec<core::ops::RangeInclusive<u64>>> {
+        // SAFETY: `self.as_raw()` is a valid node; with no buffer the call only counts.
+        let n = unsafe { bindings::of_iommu_get_ranges(self.as_raw(), ptr::null_mut(), 0) };
+        to_result(n)?;
+        let n = n as usize;
+        let mut raw = KVec::<bindings::of_iommu_range>::with_capacity(n, GFP_KERNEL)?;
+        // SAFETY: `raw` has room for `n` ranges, as the call is told.
+        let got = unsafe {
+            bindings::of_iommu_get_ranges(self.as_raw(), raw.as_mut_ptr(), n as u32)
+        };
+        // A property that grew since it was counted fails with `E2BIG`.
+        to_result(got)?;
+        // SAFETY: The call wrote `got` ranges, at most `n`, at the start of `raw`.
+        unsafe { raw.inc_len(got as usize) };
+        let mut ranges = KVec::with_capacity(raw.len(), GFP_KERNEL)?;
+        for range in &raw {
+            ranges.push(range.start..=range.last, GFP_KERNEL)?;
+        }
+        Ok(ranges)
+    }
 }
 
 // SAFETY: Instances of `Node` are always reference-counted (type invariant).
