@@ -26,15 +26,30 @@
 //! vpu-stub-nodes {
 //!         compatible = "test,iris-vpu-stub";
 //!         #address-cells = <1>;
-//!         #size-cells = <0>;
+//!         #size-cells = <1>;
 //!
-//!         bank@0 { reg = <0>; iommus = <&smmu 0x510>; };
-//!         bank@1 { reg = <1>; iommus = <&smmu 0x511>; };
-//!         bank@2 { reg = <2>; iommus = <&smmu 0x512>; };
+//!         bank@0 {
+//!                 reg = <0 1>;
+//!                 iommus = <&smmu 0x510>;
+//!                 iommu-ranges = <0x25800000 0xb5400000>;
+//!         };
+//!         bank@1 {
+//!                 reg = <1 1>;
+//!                 iommus = <&smmu 0x511>;
+//!                 iommu-ranges = <0x0 0xdac00000>;
+//!         };
+//!         bank@2 {
+//!                 reg = <2 1>;
+//!                 iommus = <&smmu 0x512>;
+//!                 iommu-ranges = <0x1000000 0x24800000>;
+//!         };
 //! };
 //! ```
 //!
-//! With an `iommu-map` the function id is the block number; with child nodes it is their `reg`.
+//! With an `iommu-map` the function id is the block number and the stub gives each bank its
+//! window. With child nodes it is their `reg` (its first cell), and a node's `iommu-ranges`, the
+//! IOMMU core's own description of the IOVA a device may use, is the window: the stub then passes
+//! none. A child without `iommu-ranges` gets its block's window from the stub, as with a map.
 
 use core::ops::Range;
 use kernel::{
@@ -90,7 +105,7 @@ fn banks_from_map<'bound>(
 ) -> Result<KVec<Registration<'bound>>> {
     let mut banks = KVec::with_capacity(WINDOWS.len(), GFP_KERNEL)?;
     for (block, window) in (0u32..).zip(WINDOWS) {
-        banks.push(create_bank(dev, node, block, window)?, GFP_KERNEL)?;
+        banks.push(create_bank(dev, node, block, Some(window))?, GFP_KERNEL)?;
     }
     Ok(banks)
 }
@@ -112,7 +127,9 @@ fn banks_from_children<'bound>(
             );
             return Err(EINVAL);
         };
-        banks.push(create_bank(dev, &child, block, window.clone())?, GFP_KERNEL)?;
+        // The device tree's window, if it gives one, is the IOMMU core's to honour.
+        let window = (!child.property_present(c"iommu-ranges")).then(|| window.clone());
+        banks.push(create_bank(dev, &child, block, window)?, GFP_KERNEL)?;
     }
     if banks.len() != WINDOWS.len() {
         dev_err!(
@@ -126,25 +143,36 @@ fn banks_from_children<'bound>(
     Ok(banks)
 }
 
+/// Creates the bank of `block`, with `window`, or with none where the node's `iommu-ranges` gives
+/// it.
 fn create_bank<'bound>(
     dev: &'bound Device<Bound>,
     node: &FwNode,
     block: u32,
-    window: Range<u64>,
+    window: Option<Range<u64>>,
 ) -> Result<Registration<'bound>> {
-    let bank = ContextDevice::create(dev, node, block, DmaMask::new::<32>(), Some(window.clone()))?;
+    let bank = ContextDevice::create(dev, node, block, DmaMask::new::<32>(), window.clone())?;
     let name = bank.as_ref().name();
-    dev_info!(
-        dev,
-        "bank {}: fn_id {}, IOMMU group {}, IOVA window {:#x}-{:#x} ({} MB - {} MB)\n",
-        name,
-        block,
-        bank.iommu_group_id(),
-        window.start,
-        window.end - 1,
-        window.start / MB,
-        window.end / MB
-    );
+    match window {
+        Some(window) => dev_info!(
+            dev,
+            "bank {}: fn_id {}, IOMMU group {}, IOVA window {:#x}-{:#x} ({} MB - {} MB)\n",
+            name,
+            block,
+            bank.iommu_group_id(),
+            window.start,
+            window.end - 1,
+            window.start / MB,
+            window.end / MB
+        ),
+        None => dev_info!(
+            dev,
+            "bank {}: fn_id {}, IOMMU group {}, IOVA window from iommu-ranges\n",
+            name,
+            block,
+            bank.iommu_group_id()
+        ),
+    }
     Ok(bank)
 }
 

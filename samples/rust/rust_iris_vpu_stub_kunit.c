@@ -26,9 +26,10 @@
 #define STUB_COMPATIBLE "test,iris-vpu-stub"
 #define STUB_BANKS 3
 
-/* Stream IDs of the two stubs: 0x600-0x602 and 0x610-0x612. */
+/* Stream IDs of the stubs: 0x600-0x602, 0x610-0x612 and 0x620-0x622. */
 #define STUB_SID_MAP 0x600
 #define STUB_SID_NODES 0x610
+#define STUB_SID_RANGES 0x620
 
 static const struct {
 	u64 start, end;
@@ -74,7 +75,7 @@ static void put_device_action(void *dev)
  * stub by the time it is added.
  */
 static struct device *add_stub(struct kunit *test, const char *name, bool map,
-			       const u32 sids[STUB_BANKS], bool coherent)
+			       const u32 sids[STUB_BANKS], bool coherent, bool ranges)
 {
 	u32 phandle = iommu_kunit_phandle(test);
 	struct platform_device *pdev;
@@ -103,17 +104,29 @@ static struct device *add_stub(struct kunit *test, const char *name, bool map,
 						      ARRAY_SIZE(cells));
 		KUNIT_ASSERT_EQ(test, ret, 0);
 	} else {
+		/* With iommu-ranges, a size cell for them: reg is <block 1>. */
 		KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_u32(ocs, np, "#address-cells", 1));
-		KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_u32(ocs, np, "#size-cells", 0));
+		KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_u32(ocs, np, "#size-cells",
+								   ranges ? 1 : 0));
 		for (i = 0; i < STUB_BANKS; i++) {
 			snprintf(child_name, sizeof(child_name), "bank@%u", i);
 			child = of_changeset_create_node(ocs, np, child_name);
 			KUNIT_ASSERT_NOT_NULL(test, child);
 			of_node_put_kunit(test, child);
+			cells[0] = i;
+			cells[1] = 1;
+			ret = of_changeset_add_prop_u32_array(ocs, child, "reg", cells,
+							      ranges ? 2 : 1);
+			KUNIT_ASSERT_EQ(test, ret, 0);
 			cells[0] = phandle;
 			cells[1] = sids[i];
-			KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_u32(ocs, child, "reg", i));
 			ret = of_changeset_add_prop_u32_array(ocs, child, "iommus", cells, 2);
+			KUNIT_ASSERT_EQ(test, ret, 0);
+			if (!ranges)
+				continue;
+			cells[0] = stub_windows[i].start;
+			cells[1] = stub_windows[i].end - stub_windows[i].start;
+			ret = of_changeset_add_prop_u32_array(ocs, child, "iommu-ranges", cells, 2);
 			KUNIT_ASSERT_EQ(test, ret, 0);
 		}
 	}
@@ -209,7 +222,7 @@ static void expect_unbind_destroys(struct kunit *test, struct device *parent)
 static void iris_stub_iommu_map(struct kunit *test)
 {
 	const u32 sids[] = { STUB_SID_MAP, STUB_SID_MAP + 1, STUB_SID_MAP + 2 };
-	struct device *parent = add_stub(test, "iris-vpu-stub-map", true, sids, false);
+	struct device *parent = add_stub(test, "iris-vpu-stub-map", true, sids, false, false);
 
 	expect_iris_banks(test, parent);
 	expect_block0_lower_hole(test, parent);
@@ -219,7 +232,7 @@ static void iris_stub_iommu_map(struct kunit *test)
 static void iris_stub_child_nodes(struct kunit *test)
 {
 	const u32 sids[] = { STUB_SID_NODES, STUB_SID_NODES + 1, STUB_SID_NODES + 2 };
-	struct device *parent = add_stub(test, "iris-vpu-stub-nodes", false, sids, false);
+	struct device *parent = add_stub(test, "iris-vpu-stub-nodes", false, sids, false, false);
 
 	expect_iris_banks(test, parent);
 	expect_block0_lower_hole(test, parent);
@@ -248,7 +261,7 @@ static void iris_stub_dma_windows(struct kunit *test)
 		edus[i] = qemu_edu_kunit_get(test, i);
 		sids[i] = edus[i]->sid;
 	}
-	parent = add_stub(test, "iris-vpu-stub-dma", true, sids, true);
+	parent = add_stub(test, "iris-vpu-stub-dma", true, sids, true, false);
 	find_banks(parent, &banks);
 	KUNIT_ASSERT_EQ(test, banks.count, STUB_BANKS);
 
@@ -289,9 +302,45 @@ static void iris_stub_dma_windows(struct kunit *test)
 	}
 }
 
+/*
+ * Child nodes whose iommu-ranges give the windows: the stub passes none in
+ * code, and the IOMMU core reserves what lies outside each bank's ranges.
+ */
+static void iris_stub_child_nodes_iommu_ranges(struct kunit *test)
+{
+	const u32 sids[] = { STUB_SID_RANGES, STUB_SID_RANGES + 1, STUB_SID_RANGES + 2 };
+	struct device *parent = add_stub(test, "iris-vpu-stub-ranges", false, sids, false, true);
+	struct stub_banks banks;
+	unsigned int i;
+
+	find_banks(parent, &banks);
+	KUNIT_ASSERT_EQ(test, banks.count, STUB_BANKS);
+	for (i = 0; i < STUB_BANKS; i++) {
+		struct device *bank = banks.bank[i];
+		int block = bank_block(bank);
+		u64 start, end;
+
+		KUNIT_ASSERT_GE_MSG(test, block, 0, "unexpected bank %s", dev_name(bank));
+		start = stub_windows[block].start;
+		end = stub_windows[block].end;
+		KUNIT_EXPECT_TRUE(test, device_iommu_mapped(bank));
+		/* No window in code: no range map of its own. */
+		KUNIT_EXPECT_NULL(test, bank->dma_range_map);
+		if (start)
+			KUNIT_EXPECT_EQ(test, iommu_kunit_count_reserved(test, bank, 0, start - 1,
+									 true), 1);
+		KUNIT_EXPECT_EQ(test, iommu_kunit_count_reserved(test, bank, end, U64_MAX, true), 1);
+		KUNIT_EXPECT_EQ(test, iommu_kunit_count_reserved(test, bank, start, end - 1, false),
+				0);
+	}
+	expect_block0_lower_hole(test, parent);
+	expect_unbind_destroys(test, parent);
+}
+
 static struct kunit_case iris_stub_test_cases[] = {
 	KUNIT_CASE(iris_stub_iommu_map),
 	KUNIT_CASE(iris_stub_child_nodes),
+	KUNIT_CASE(iris_stub_child_nodes_iommu_ranges),
 	{}
 };
 
