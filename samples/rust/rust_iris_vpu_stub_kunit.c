@@ -329,7 +329,8 @@ static void iris_stub_child_nodes_iommu_ranges(struct kunit *test)
 		if (start)
 			KUNIT_EXPECT_EQ(test, iommu_kunit_count_reserved(test, bank, 0, start - 1,
 									 true), 1);
-		KUNIT_EXPECT_EQ(test, iommu_kunit_count_reserved(test, bank, end, U64_MAX, true), 1);
+		KUNIT_EXPECT_EQ(test, iommu_kunit_count_reserved(test, bank, end, U64_MAX, true),
+				1);
 		KUNIT_EXPECT_EQ(test, iommu_kunit_count_reserved(test, bank, start, end - 1, false),
 				0);
 	}
