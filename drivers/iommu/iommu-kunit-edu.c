@@ -6,6 +6,7 @@
  */
 
 #include <kunit/qemu_edu.h>
+#include <kunit/resource.h>
 #include <kunit/test.h>
 #include <linux/dma-map-ops.h>
 #include <linux/dma-mapping.h>
@@ -393,6 +394,51 @@ struct qemu_edu_reach qemu_edu_kunit_reach(struct kunit *test, const struct qemu
 	return reach;
 }
 EXPORT_SYMBOL_GPL(qemu_edu_kunit_reach);
+
+static void qemu_edu_unmap_action(void *data)
+{
+	struct qemu_edu_buf *buf = data;
+
+	dma_unmap_single(buf->dev, buf->iova, buf->len, DMA_BIDIRECTIONAL);
+}
+
+/**
+ * qemu_edu_kunit_map() - map a new buffer for DMA both ways
+ * @test: test context; the buffer is unmapped when the test ends, if not
+ *	before (qemu_edu_kunit_unmap())
+ * @dev: the device to map it through
+ * @len: its length
+ *
+ * Return: the zeroed buffer, mapped.
+ */
+struct qemu_edu_buf *qemu_edu_kunit_map(struct kunit *test, struct device *dev, size_t len)
+{
+	struct qemu_edu_buf *buf;
+
+	buf = kunit_kzalloc(test, sizeof(*buf), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	buf->dev = dev;
+	buf->len = len;
+	buf->cpu = kunit_kzalloc(test, len, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, buf->cpu);
+	buf->iova = dma_map_single(dev, buf->cpu, len, DMA_BIDIRECTIONAL);
+	KUNIT_ASSERT_FALSE_MSG(test, dma_mapping_error(dev, buf->iova), "%s: no IOVA",
+			       dev_name(dev));
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, qemu_edu_unmap_action, buf));
+	return buf;
+}
+EXPORT_SYMBOL_GPL(qemu_edu_kunit_map);
+
+/**
+ * qemu_edu_kunit_unmap() - unmap a buffer of qemu_edu_kunit_map() now
+ * @test: test context
+ * @buf: the buffer; its memory stays until the test ends
+ */
+void qemu_edu_kunit_unmap(struct kunit *test, struct qemu_edu_buf *buf)
+{
+	kunit_release_action(test, qemu_edu_unmap_action, buf);
+}
+EXPORT_SYMBOL_GPL(qemu_edu_kunit_unmap);
 
 MODULE_DESCRIPTION("QEMU edu device for KUnit DMA tests");
 MODULE_LICENSE("GPL");

@@ -471,13 +471,6 @@ static void fastrpc_remove_with_live_mapping(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, context_bus_kunit_count(NULL), before);
 }
 
-static void fastrpc_kunit_expect_reach(struct kunit *test, struct qemu_edu_reach reach,
-				       bool read, bool write, const char *what)
-{
-	KUNIT_EXPECT_EQ_MSG(test, reach.read, read, "read of %s", what);
-	KUNIT_EXPECT_EQ_MSG(test, reach.write, write, "write of %s", what);
-}
-
 /*
  * Real DMA, by QEMU's edu devices, on two CBs with their stream IDs: a
  * buffer the driver allocates for a session on CB A is reached, read and
@@ -545,12 +538,12 @@ static void fastrpc_bank_dma_is_isolated(struct kunit *test)
 	iova = fastrpc_ipa_to_dma_addr(cctx, buf->dma_addr);
 	KUNIT_EXPECT_EQ(test, buf->dma_addr, iova + fastrpc_sid_offset(cctx, fl->sctx));
 
-	fastrpc_kunit_expect_reach(test, qemu_edu_kunit_reach(test, edu_a, dev_a, iova, buf->virt,
-							      QEMU_EDU_DMA_MAX),
-				   true, true, "the session's buffer by its CB's stream");
-	fastrpc_kunit_expect_reach(test, qemu_edu_kunit_reach(test, edu_b, dev_b, iova, buf->virt,
-							      QEMU_EDU_DMA_MAX),
-				   false, false, "the session's buffer by the other CB's stream");
+	QEMU_EDU_KUNIT_EXPECT_REACH(test, qemu_edu_kunit_reach(test, edu_a, dev_a, iova, buf->virt,
+							       QEMU_EDU_DMA_MAX),
+				    true, true, "the session's buffer by its CB's stream");
+	QEMU_EDU_KUNIT_EXPECT_REACH(test, qemu_edu_kunit_reach(test, edu_b, dev_b, iova, buf->virt,
+							       QEMU_EDU_DMA_MAX),
+				    false, false, "the session's buffer by the other CB's stream");
 
 	/*
 	 * A page of the test's, mapped through A and unmapped before A goes;
@@ -560,9 +553,9 @@ static void fastrpc_bank_dma_is_isolated(struct kunit *test)
 	 */
 	old_iova = dma_map_single(dev_a, old, PAGE_SIZE, DMA_BIDIRECTIONAL);
 	KUNIT_ASSERT_FALSE(test, dma_mapping_error(dev_a, old_iova));
-	fastrpc_kunit_expect_reach(test, qemu_edu_kunit_reach(test, edu_a, dev_a, old_iova, old,
-							      QEMU_EDU_DMA_MAX),
-				   true, true, "a page mapped through the CB");
+	QEMU_EDU_KUNIT_EXPECT_REACH(test, qemu_edu_kunit_reach(test, edu_a, dev_a, old_iova, old,
+							       QEMU_EDU_DMA_MAX),
+				    true, true, "a page mapped through the CB");
 	dma_unmap_single(dev_a, old_iova, PAGE_SIZE, DMA_BIDIRECTIONAL);
 	qemu_edu_kunit_load(test, edu_a, dev_a, pattern, QEMU_EDU_DMA_MAX);
 	kunit_release_action(test, fastrpc_kunit_unregister, &rpdev->dev);

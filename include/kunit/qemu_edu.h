@@ -70,6 +70,37 @@ struct qemu_edu_reach {
 	bool write;
 };
 
+/**
+ * struct qemu_edu_buf - a buffer mapped for DMA both ways
+ * @dev: the device it is mapped through
+ * @cpu: the buffer, zeroed when mapped
+ * @len: its length
+ * @iova: its DMA address
+ */
+struct qemu_edu_buf {
+	struct device *dev;
+	void *cpu;
+	size_t len;
+	dma_addr_t iova;
+};
+
+/**
+ * QEMU_EDU_KUNIT_EXPECT_REACH() - expect what qemu_edu_kunit_reach() saw
+ * @test: test context
+ * @reach: what it returned
+ * @can_read: whether the read should have gone through
+ * @can_write: whether the write should have gone through
+ * @what: what was tried, for the message
+ */
+#define QEMU_EDU_KUNIT_EXPECT_REACH(test, reach, can_read, can_write, what) do {	\
+	struct qemu_edu_reach __reach = (reach);					\
+	struct kunit *__test = (test);							\
+	const char *__what = (what);							\
+											\
+	KUNIT_EXPECT_EQ_MSG(__test, __reach.read, can_read, "read of %s", __what);	\
+	KUNIT_EXPECT_EQ_MSG(__test, __reach.write, can_write, "write of %s", __what);	\
+} while (0)
+
 #ifdef CONFIG_IOMMU_KUNIT_EDU
 
 const struct qemu_edu *qemu_edu_kunit_get(struct kunit *test, unsigned int index);
@@ -82,6 +113,8 @@ void qemu_edu_kunit_store(struct kunit *test, const struct qemu_edu *edu, struct
 struct qemu_edu_reach qemu_edu_kunit_reach(struct kunit *test, const struct qemu_edu *edu,
 					   struct device *dev, dma_addr_t addr, void *cpu,
 					   size_t len);
+struct qemu_edu_buf *qemu_edu_kunit_map(struct kunit *test, struct device *dev, size_t len);
+void qemu_edu_kunit_unmap(struct kunit *test, struct qemu_edu_buf *buf);
 
 #else
 
@@ -111,6 +144,17 @@ qemu_edu_kunit_reach(struct kunit *test, const struct qemu_edu *edu, struct devi
 		     dma_addr_t addr, void *cpu, size_t len)
 {
 	return (struct qemu_edu_reach){};
+}
+
+static inline struct qemu_edu_buf *qemu_edu_kunit_map(struct kunit *test, struct device *dev,
+						      size_t len)
+{
+	kunit_skip(test, "requires CONFIG_IOMMU_KUNIT_EDU (PCI, 64-bit)");
+	return NULL;
+}
+
+static inline void qemu_edu_kunit_unmap(struct kunit *test, struct qemu_edu_buf *buf)
+{
 }
 
 #endif

@@ -40,38 +40,6 @@
 KUNIT_DEFINE_ACTION_WRAPPER(ctx_dma_destroy_action, context_device_destroy,
 			    struct context_device *);
 
-/* A streaming mapping of one buffer, undone when the test ends if not before. */
-struct ctx_dma_map {
-	struct device *dev;
-	void *cpu;
-	size_t len;
-	dma_addr_t iova;
-};
-
-static void ctx_dma_unmap_action(void *data)
-{
-	struct ctx_dma_map *map = data;
-
-	dma_unmap_single(map->dev, map->iova, map->len, DMA_BIDIRECTIONAL);
-}
-
-/* Map a new zeroed buffer of @len bytes for DMA both ways. */
-static struct ctx_dma_map *ctx_dma_map(struct kunit *test, struct device *dev, size_t len)
-{
-	struct ctx_dma_map *map;
-
-	map = kunit_kzalloc(test, sizeof(*map), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, map);
-	map->dev = dev;
-	map->len = len;
-	map->cpu = kunit_kzalloc(test, len, GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, map->cpu);
-	map->iova = dma_map_single(dev, map->cpu, len, DMA_BIDIRECTIONAL);
-	KUNIT_ASSERT_FALSE(test, dma_mapping_error(dev, map->iova));
-	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, ctx_dma_unmap_action, map));
-	return map;
-}
-
 KUNIT_DEFINE_ACTION_WRAPPER(ctx_dma_free_page, __free_page, struct page *);
 
 /* A zeroed page below 4 GiB, where a 32-bit IOVA can equal its address. */
@@ -82,11 +50,6 @@ static void *ctx_dma_low_page(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, page);
 	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, ctx_dma_free_page, page));
 	return page_address(page);
-}
-
-static void ctx_dma_unmap(struct kunit *test, struct ctx_dma_map *map)
-{
-	kunit_release_action(test, ctx_dma_unmap_action, map);
 }
 
 /* A context device for @edu's stream, destroyed when the test ends if not before. */
@@ -188,27 +151,20 @@ static void ctx_dma_expect_unmapped(struct kunit *test, struct context_device *c
 			    "%s maps %pad", dev_name(&cdev->dev), &addr);
 }
 
-static void ctx_dma_expect_reach(struct kunit *test, struct qemu_edu_reach reach, bool read,
-				 bool write, const char *what)
-{
-	KUNIT_EXPECT_EQ_MSG(test, reach.read, read, "read of %s", what);
-	KUNIT_EXPECT_EQ_MSG(test, reach.write, write, "write of %s", what);
-}
-
 /* A buffer goes RAM -> edu -> RAM through its IOVAs, which are no physical addresses. */
 static void context_bus_dma_round_trip(struct kunit *test)
 {
 	const struct qemu_edu *edu = qemu_edu_kunit_get(test, 0);
 	struct device *parent = ctx_dma_parent(test, "ctxdma-trip");
 	struct context_device *cdev = ctx_dma_on_host(test, edu, parent, 0, 0);
-	struct ctx_dma_map *src, *dst;
+	struct qemu_edu_buf *src, *dst;
 	unsigned int i;
 	u8 *data;
 
 	/* The CPU reads what the edu wrote with no dma_sync_*() in between. */
 	KUNIT_ASSERT_TRUE(test, dev_is_dma_coherent(&cdev->dev));
-	src = ctx_dma_map(test, &cdev->dev, PAGE_SIZE);
-	dst = ctx_dma_map(test, &cdev->dev, PAGE_SIZE);
+	src = qemu_edu_kunit_map(test, &cdev->dev, PAGE_SIZE);
+	dst = qemu_edu_kunit_map(test, &cdev->dev, PAGE_SIZE);
 	KUNIT_EXPECT_NE(test, (u64)src->iova, (u64)virt_to_phys(src->cpu));
 	KUNIT_EXPECT_NE(test, (u64)dst->iova, (u64)virt_to_phys(dst->cpu));
 
@@ -234,9 +190,9 @@ static void context_bus_dma_unmapped_iova_faults(struct kunit *test)
 	dma_addr_t addr = virt_to_phys(canary);
 
 	ctx_dma_expect_unmapped(test, cdev, addr);
-	ctx_dma_expect_reach(test, qemu_edu_kunit_reach(test, edu, &cdev->dev, addr, canary,
-							CTX_DMA_LEN),
-			     false, false, "a page by its physical address");
+	QEMU_EDU_KUNIT_EXPECT_REACH(test, qemu_edu_kunit_reach(test, edu, &cdev->dev, addr, canary,
+							       CTX_DMA_LEN),
+				    false, false, "a page by its physical address");
 }
 
 /*
@@ -260,9 +216,10 @@ static void context_bus_dma_identity_reaches_memory(struct kunit *test)
 	iommu_kunit_default_passthrough(test);
 	cdev = ctx_dma_create(test, parent, &info);
 	KUNIT_ASSERT_EQ(test, ctx_dma_domain(test, cdev)->type, IOMMU_DOMAIN_IDENTITY);
-	ctx_dma_expect_reach(test, qemu_edu_kunit_reach(test, edu, &cdev->dev,
-							virt_to_phys(page), page, CTX_DMA_LEN),
-			     true, true, "a page by its physical address, untranslated");
+	QEMU_EDU_KUNIT_EXPECT_REACH(test, qemu_edu_kunit_reach(test, edu, &cdev->dev,
+							       virt_to_phys(page), page,
+							       CTX_DMA_LEN),
+				    true, true, "a page by its physical address, untranslated");
 }
 
 /*
@@ -278,19 +235,20 @@ static void context_bus_dma_contexts_are_isolated(struct kunit *test)
 	struct device *parent = ctx_dma_parent(test, "ctxdma-isolated");
 	struct context_device *a = ctx_dma_on_node(test, edu_a, parent);
 	struct context_device *b = ctx_dma_on_host(test, edu_b, parent, 0, 0);
-	struct ctx_dma_map *buf = ctx_dma_map(test, &a->dev, SZ_64K);
+	struct qemu_edu_buf *buf = qemu_edu_kunit_map(test, &a->dev, SZ_64K);
 
 	ctx_dma_expect_unmapped(test, b, buf->iova);
-	ctx_dma_expect_reach(test, qemu_edu_kunit_reach(test, edu_b, &b->dev, buf->iova,
-							buf->cpu, CTX_DMA_LEN),
-			     false, false, "A's buffer by B's stream");
-	ctx_dma_expect_reach(test, qemu_edu_kunit_reach(test, edu_b, &b->dev,
-							virt_to_phys(buf->cpu), buf->cpu,
-							CTX_DMA_LEN),
-			     false, false, "A's buffer by its physical address, by B's stream");
-	ctx_dma_expect_reach(test, qemu_edu_kunit_reach(test, edu_a, &a->dev, buf->iova,
-							buf->cpu, CTX_DMA_LEN),
-			     true, true, "A's buffer by A's stream");
+	QEMU_EDU_KUNIT_EXPECT_REACH(test, qemu_edu_kunit_reach(test, edu_b, &b->dev, buf->iova,
+							       buf->cpu, CTX_DMA_LEN),
+				    false, false, "A's buffer by B's stream");
+	QEMU_EDU_KUNIT_EXPECT_REACH(test, qemu_edu_kunit_reach(test, edu_b, &b->dev,
+							       virt_to_phys(buf->cpu), buf->cpu,
+							       CTX_DMA_LEN),
+				    false, false,
+				    "A's buffer by its physical address, by B's stream");
+	QEMU_EDU_KUNIT_EXPECT_REACH(test, qemu_edu_kunit_reach(test, edu_a, &a->dev, buf->iova,
+							       buf->cpu, CTX_DMA_LEN),
+				    true, true, "A's buffer by A's stream");
 }
 
 struct ctx_dma_window {
@@ -340,20 +298,21 @@ static void context_bus_dma_window(struct kunit *test)
 	iommu_kunit_fill_release(test, fill, 1);
 	buf = page_address(fill->buf);
 
-	ctx_dma_expect_reach(test, qemu_edu_kunit_reach(test, edu, &cdev->dev,
-							fill->highest + SZ_1M - PAGE_SIZE,
-							buf + SZ_1M - PAGE_SIZE, CTX_DMA_LEN),
-			     true, true, "the last page of the window");
+	QEMU_EDU_KUNIT_EXPECT_REACH(test, qemu_edu_kunit_reach(test, edu, &cdev->dev,
+							       fill->highest + SZ_1M - PAGE_SIZE,
+							       buf + SZ_1M - PAGE_SIZE,
+							       CTX_DMA_LEN),
+				    true, true, "the last page of the window");
 	if (win->start)
-		ctx_dma_expect_reach(test, qemu_edu_kunit_reach(test, edu, &cdev->dev,
-								win->start - PAGE_SIZE,
-								buf + SZ_1M - PAGE_SIZE,
-								CTX_DMA_LEN),
-				     false, false, "the page below the window");
+		QEMU_EDU_KUNIT_EXPECT_REACH(test, qemu_edu_kunit_reach(test, edu, &cdev->dev,
+								       win->start - PAGE_SIZE,
+								       buf + SZ_1M - PAGE_SIZE,
+								       CTX_DMA_LEN),
+					    false, false, "the page below the window");
 	if (end <= DMA_BIT_MASK(32))
-		ctx_dma_expect_reach(test, qemu_edu_kunit_reach(test, edu, &cdev->dev, end, buf,
-								CTX_DMA_LEN),
-				     false, false, "the page above the window");
+		QEMU_EDU_KUNIT_EXPECT_REACH(test, qemu_edu_kunit_reach(test, edu, &cdev->dev, end,
+								       buf, CTX_DMA_LEN),
+					    false, false, "the page above the window");
 }
 
 /*
@@ -367,7 +326,7 @@ static void context_bus_dma_unmap_ends_reach(struct kunit *test)
 	struct device *parent = ctx_dma_parent(test, "ctxdma-unmap");
 	struct context_device *cdev = ctx_dma_on_host(test, edu, parent, 0, 0);
 	u8 *pattern, *back;
-	struct ctx_dma_map *buf;
+	struct qemu_edu_buf *buf;
 	dma_addr_t iova;
 
 	ctx_dma_require_strict(test, cdev);
@@ -377,14 +336,14 @@ static void context_bus_dma_unmap_ends_reach(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, back);
 	memset(pattern, 0x3c, CTX_DMA_LEN);
 
-	buf = ctx_dma_map(test, &cdev->dev, PAGE_SIZE);
+	buf = qemu_edu_kunit_map(test, &cdev->dev, PAGE_SIZE);
 	iova = buf->iova;
-	ctx_dma_expect_reach(test, qemu_edu_kunit_reach(test, edu, &cdev->dev, iova, buf->cpu,
-							CTX_DMA_LEN),
-			     true, true, "a mapped buffer");
+	QEMU_EDU_KUNIT_EXPECT_REACH(test, qemu_edu_kunit_reach(test, edu, &cdev->dev, iova,
+							       buf->cpu, CTX_DMA_LEN),
+				    true, true, "a mapped buffer");
 	qemu_edu_kunit_load(test, edu, &cdev->dev, pattern, CTX_DMA_LEN);
 	memset(buf->cpu, 0x5a, CTX_DMA_LEN);
-	ctx_dma_unmap(test, buf);
+	qemu_edu_kunit_unmap(test, buf);
 	qemu_edu_kunit_dma(test, edu, iova, CTX_DMA_LEN, true);
 	KUNIT_EXPECT_TRUE_MSG(test, !memchr_inv(buf->cpu, 0x5a, CTX_DMA_LEN),
 			      "a write to %pad right after its unmap landed", &iova);
@@ -408,7 +367,7 @@ static void context_bus_dma_destroy_ends_reach(struct kunit *test)
 	struct device *parent = ctx_dma_parent(test, "ctxdma-destroy");
 	struct context_device *cdev = ctx_dma_on_host(test, edu, parent, 0, 0);
 	u8 *pattern, *back, *old;
-	struct ctx_dma_map *buf;
+	struct qemu_edu_buf *buf;
 	dma_addr_t iova;
 
 	ctx_dma_require_strict(test, cdev);
@@ -418,14 +377,14 @@ static void context_bus_dma_destroy_ends_reach(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, back);
 	memset(pattern, 0x3c, CTX_DMA_LEN);
 
-	buf = ctx_dma_map(test, &cdev->dev, PAGE_SIZE);
+	buf = qemu_edu_kunit_map(test, &cdev->dev, PAGE_SIZE);
 	iova = buf->iova;
 	old = buf->cpu;
-	ctx_dma_expect_reach(test, qemu_edu_kunit_reach(test, edu, &cdev->dev, iova, old,
-							CTX_DMA_LEN),
-			     true, true, "a mapped buffer");
+	QEMU_EDU_KUNIT_EXPECT_REACH(test, qemu_edu_kunit_reach(test, edu, &cdev->dev, iova, old,
+							       CTX_DMA_LEN),
+				    true, true, "a mapped buffer");
 	qemu_edu_kunit_load(test, edu, &cdev->dev, pattern, CTX_DMA_LEN);
-	ctx_dma_unmap(test, buf);
+	qemu_edu_kunit_unmap(test, buf);
 	ctx_dma_destroy(test, cdev);
 
 	/* Writes: the old buffer keeps its canary. */

@@ -387,40 +387,6 @@ static void host1x_context_passthrough(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, domain->type, IOMMU_DOMAIN_IDENTITY);
 }
 
-/* A streaming mapping through a context, undone when the test ends. */
-struct host1x_kunit_map {
-	struct device *dev;
-	void *cpu;
-	size_t len;
-	dma_addr_t iova;
-};
-
-static void host1x_kunit_unmap(void *data)
-{
-	struct host1x_kunit_map *map = data;
-
-	dma_unmap_single(map->dev, map->iova, map->len, DMA_BIDIRECTIONAL);
-}
-
-/* Map a new zeroed buffer of @len bytes through @dev, for DMA both ways. */
-static struct host1x_kunit_map *host1x_kunit_map(struct kunit *test, struct device *dev,
-						 size_t len)
-{
-	struct host1x_kunit_map *map;
-
-	map = kunit_kzalloc(test, sizeof(*map), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, map);
-	map->dev = dev;
-	map->len = len;
-	map->cpu = kunit_kzalloc(test, len, GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, map->cpu);
-	map->iova = dma_map_single(dev, map->cpu, len, DMA_BIDIRECTIONAL);
-	KUNIT_ASSERT_FALSE_MSG(test, dma_mapping_error(dev, map->iova), "%s: no IOVA",
-			       dev_name(dev));
-	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, host1x_kunit_unmap, map));
-	return map;
-}
-
 /* The context of process @pid, put when the test ends. */
 static struct host1x_memory_context *host1x_kunit_context(struct kunit *test,
 							  struct host1x *host,
@@ -431,13 +397,6 @@ static struct host1x_memory_context *host1x_kunit_context(struct kunit *test,
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, cd);
 	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, host1x_kunit_context_put, cd));
 	return cd;
-}
-
-static void host1x_kunit_expect_reach(struct kunit *test, struct qemu_edu_reach reach,
-				      bool read, bool write, const char *what)
-{
-	KUNIT_EXPECT_EQ_MSG(test, reach.read, read, "read of %s", what);
-	KUNIT_EXPECT_EQ_MSG(test, reach.write, write, "write of %s", what);
 }
 
 /*
@@ -459,7 +418,7 @@ static void host1x_context_dma_is_isolated(struct kunit *test)
 	};
 	const struct qemu_edu *edu_a, *edu_b;
 	struct host1x_memory_context *ca, *cb;
-	struct host1x_kunit_map *buf;
+	struct qemu_edu_buf *buf;
 	struct device *client;
 	struct host1x *host;
 	struct pid *a, *b;
@@ -487,13 +446,13 @@ static void host1x_context_dma_is_isolated(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, ca->stream_id, edu_a->sid);
 	KUNIT_ASSERT_EQ(test, cb->stream_id, edu_b->sid);
 
-	buf = host1x_kunit_map(test, ca->dev, SZ_64K);
-	host1x_kunit_expect_reach(test, qemu_edu_kunit_reach(test, edu_a, ca->dev, buf->iova,
-							     buf->cpu, QEMU_EDU_DMA_MAX),
-				  true, true, "a buffer by its context's stream");
-	host1x_kunit_expect_reach(test, qemu_edu_kunit_reach(test, edu_b, cb->dev, buf->iova,
-							     buf->cpu, QEMU_EDU_DMA_MAX),
-				  false, false, "a buffer by the other context's stream");
+	buf = qemu_edu_kunit_map(test, ca->dev, SZ_64K);
+	QEMU_EDU_KUNIT_EXPECT_REACH(test, qemu_edu_kunit_reach(test, edu_a, ca->dev, buf->iova,
+							       buf->cpu, QEMU_EDU_DMA_MAX),
+				    true, true, "a buffer by its context's stream");
+	QEMU_EDU_KUNIT_EXPECT_REACH(test, qemu_edu_kunit_reach(test, edu_b, cb->dev, buf->iova,
+							       buf->cpu, QEMU_EDU_DMA_MAX),
+				    false, false, "a buffer by the other context's stream");
 
 	/*
 	 * Then the buffer is unmapped, both contexts are put and the list is
@@ -507,7 +466,7 @@ static void host1x_context_dma_is_isolated(struct kunit *test)
 	memset(pattern, 0x3c, QEMU_EDU_DMA_MAX);
 	qemu_edu_kunit_load(test, edu_a, ca->dev, pattern, QEMU_EDU_DMA_MAX);
 	strscpy(name, dev_name(ca->dev));
-	kunit_release_action(test, host1x_kunit_unmap, buf);
+	qemu_edu_kunit_unmap(test, buf);
 	kunit_release_action(test, host1x_kunit_context_put, cb);
 	kunit_release_action(test, host1x_kunit_context_put, ca);
 	kunit_release_action(test, host1x_kunit_list_free, host);
