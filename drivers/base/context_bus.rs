@@ -118,6 +118,9 @@ struct Context {
     uses_map: bool,
     /// The caller accepts an identity (passthrough) domain; only without a window.
     allow_identity: bool,
+    /// The caller accepts sharing the IOMMU group with context devices that accept it too and
+    /// have the same window.
+    share_group: bool,
     fn_id: u32,
     /// Zero when there is no window.
     iova_start: u64,
@@ -153,6 +156,7 @@ struct Request<'a> {
     name: Name,
     uses_map: bool,
     allow_identity: bool,
+    share_group: bool,
     fn_id: u32,
     dma_mask: u64,
     iova_start: u64,
@@ -185,7 +189,7 @@ impl<'a> Request<'a> {
         if info.dma_mask == 0 {
             return Err(refuse!(parent, fn_id, EINVAL, "DMA mask is 0"));
         }
-        if info.flags & !context_bus::ALLOW_IDENTITY != 0 {
+        if info.flags & !(context_bus::ALLOW_IDENTITY | context_bus::SHARE_GROUP) != 0 {
             return Err(refuse!(
                 parent,
                 fn_id,
@@ -303,6 +307,7 @@ impl<'a> Request<'a> {
             name: Name(name),
             uses_map,
             allow_identity: info.flags & context_bus::ALLOW_IDENTITY != 0,
+            share_group: info.flags & context_bus::SHARE_GROUP != 0,
             fn_id,
             dma_mask: info.dma_mask,
             iova_start,
@@ -329,6 +334,7 @@ impl<'a> Request<'a> {
             np: self.np.into(),
             uses_map: self.uses_map,
             allow_identity: self.allow_identity,
+            share_group: self.share_group,
             fn_id,
             iova_start: self.iova_start,
             iova_size: self.iova_size,
@@ -433,6 +439,26 @@ impl<'a> Request<'a> {
         claim: &DefaultDomainUse,
     ) -> Result {
         let fn_id = ctx.fn_id;
+        // One context per group: a group has one domain and one IOVA space, so a device in it
+        // is isolated from none of the others. Only context devices that all accept it, with
+        // the same window, may share one. Checked first: dma-iommu refuses a device whose
+        // window is not its group's, which would read as "no DMA through the IOMMU" below.
+        let clash = group.find_device(|other| {
+            !core::ptr::eq(other, dev)
+                && match CONTEXT_TYPE.data(other) {
+                    Some(other) => !(ctx.share_group && other.share_group && ctx.same_window(other)),
+                    None => true,
+                }
+        });
+        if let Some(other) = clash {
+            return Err(refuse!(
+                parent,
+                fn_id,
+                EBUSY,
+                "shares its IOMMU group with {}: not both CONTEXT_DEVICE_SHARE_GROUP with one window",
+                other.name()
+            ));
+        }
         let Some(domain) = claim.domain() else {
             return Err(refuse!(parent, fn_id, ENODEV, "no IOMMU domain"));
         };
@@ -537,24 +563,6 @@ impl<'a> Request<'a> {
             ));
         }
 
-        // The group's IOVA space was set up for its first device: refuse to share it with a
-        // device whose window differs. Devices of other buses have no window.
-        let clash = group.find_device(|other| {
-            !core::ptr::eq(other, dev)
-                && match CONTEXT_TYPE.data(other) {
-                    Some(other) => !ctx.same_window(other),
-                    None => ctx.confined(),
-                }
-        });
-        if let Some(other) = clash {
-            return Err(refuse!(
-                parent,
-                fn_id,
-                EBUSY,
-                "shares its IOMMU group with {}, whose IOVA window differs",
-                other.name()
-            ));
-        }
         Ok(())
     }
 }
@@ -582,7 +590,7 @@ impl bus::Operations for ContextBus {
     ///
     /// Called by the IOMMU core from `iommu_probe_device()` with no driver bound (and none ever
     /// binds); it does not look at `dev->driver`. The IOMMU core may call it again for the same
-    /// device (a late `bus_iommu_probe()`), so it confines the device to its window only once.
+    /// device (a late `bus_iommu_probe()`); the window it gives is the same each time.
     fn dma_configure(dev: &Device, config: &mut DmaConfig<'_>) -> Result {
         let ctx = CONTEXT_TYPE.data(dev).ok_or(ENODEV)?;
         let ret = (|| -> Result {
@@ -590,9 +598,7 @@ impl bus::Operations for ContextBus {
             // calls keep the map there is.
             config.of_configure(&ctx.np, true, ctx.uses_map.then_some(ctx.fn_id))?;
             if let Some(window) = ctx.window() {
-                if !config.is_confined() {
-                    config.confine(window)?;
-                }
+                config.set_iova_window(window)?;
             }
             Ok(())
         })();

@@ -24,7 +24,6 @@
 /* Stream IDs past the PCI requester IDs of QEMU virt's root bus. */
 #define TEST_SID_A 0x100
 #define TEST_SID_B 0x101
-#define TEST_SID_RANGES 0x102
 #define TEST_SID_NO_RANGES 0x103
 #define TEST_SID_OFFSET 0x104
 
@@ -159,12 +158,11 @@ struct test_region {
 
 /*
  * A platform device behind the SMMU on stream @sid whose dma_range_map is
- * @regions, confined to it if @strict: the way bus code sets it up before
- * the IOMMU core probes the device.
+ * @regions, as "dma-ranges" would set it before the IOMMU core probes the
+ * device.
  */
 static struct device *add_ranged_client(struct kunit *test, u32 sid,
-					const struct test_region *regions, unsigned int n,
-					bool strict)
+					const struct test_region *regions, unsigned int n)
 {
 	struct platform_device *pdev;
 	struct device_node *holder, *np;
@@ -205,7 +203,6 @@ static struct device *add_ranged_client(struct kunit *test, u32 sid,
 					      regions[i].dma + regions[i].size - 1);
 	}
 	pdev->dev.dma_range_map = map;
-	dev_assign_dma_range_strict(&pdev->dev, strict);
 
 	KUNIT_ASSERT_EQ(test, 0, platform_device_add(pdev));
 	KUNIT_ASSERT_EQ(test, 0,
@@ -215,48 +212,9 @@ static struct device *add_ranged_client(struct kunit *test, u32 sid,
 }
 
 /*
- * A device confined to its dma_range_map of two regions, [16M, 32M) and
- * [64M, 80M), gets IOVAs from those regions only: the space below, between
- * and above them is reserved when its DMA domain is initialised, and shows
- * as reserved regions of its group.
- */
-static void of_iommu_dma_range_map_gaps_reserved(struct kunit *test)
-{
-	static const struct test_region regions[] = {
-		{ 64 * SZ_1M, 64 * SZ_1M, 16 * SZ_1M },	/* unsorted on purpose */
-		{ 16 * SZ_1M, 16 * SZ_1M, 16 * SZ_1M },
-	};
-	unsigned int i, j, inside[ARRAY_SIZE(regions)] = {};
-	struct iommu_kunit_fill *fill;
-	struct device *dev;
-
-	dev = add_ranged_client(test, TEST_SID_RANGES, regions, ARRAY_SIZE(regions), true);
-
-	fill = iommu_kunit_fill_iova(test, dev, 64);
-	for (i = 0; i < fill->count; i++) {
-		for (j = 0; j < ARRAY_SIZE(regions); j++)
-			if (fill->iova[i] >= regions[j].dma &&
-			    fill->iova[i] + SZ_1M <= regions[j].dma + regions[j].size)
-				break;
-		KUNIT_EXPECT_LT_MSG(test, j, ARRAY_SIZE(regions),
-				    "IOVA %pad is outside the dma_range_map", &fill->iova[i]);
-		if (j < ARRAY_SIZE(regions))
-			inside[j]++;
-	}
-	for (j = 0; j < ARRAY_SIZE(regions); j++)
-		KUNIT_EXPECT_EQ(test, inside[j], regions[j].size / SZ_1M);
-	kunit_info(test, "%u maps of 1 MiB, %u in [16M, 32M), %u in [64M, 80M)\n",
-		   fill->count, inside[1], inside[0]);
-
-	KUNIT_EXPECT_EQ(test, iommu_kunit_count_reserved(test, dev, 0, 16 * SZ_1M - 1, true), 1);
-	KUNIT_EXPECT_EQ(test, iommu_kunit_count_reserved(test, dev,
-							 32 * SZ_1M, 64 * SZ_1M - 1, true), 1);
-	KUNIT_EXPECT_EQ(test, iommu_kunit_count_reserved(test, dev, 80 * SZ_1M, U64_MAX, true), 1);
-}
-
-/*
- * A device whose dma_range_map comes from an offset "dma-ranges" and that
- * does not ask to be confined keeps the IOVA space it always had. The map
+ * A device whose dma_range_map comes from an offset "dma-ranges" keeps the
+ * IOVA space it always had: the map describes the memory side, and
+ * confines no IOVA. The map
  * is shaped like MT8186's video codec: dma-ranges = <0x1 0x0 0x0 0x40000000
  * 0x0 0xfff00000>, DMA [4G, 8G - 1M) reaching CPU [1G, 5G - 1M). IOVAs go
  * top-down from bus_dma_limit and, once [4G, 8G - 1M) is full, below 4G.
@@ -271,7 +229,7 @@ static void of_iommu_offset_dma_ranges_unchanged(struct kunit *test)
 	struct device *dev;
 
 	dev = add_ranged_client(test, TEST_SID_OFFSET, mt8186_vcodec,
-				ARRAY_SIZE(mt8186_vcodec), false);
+				ARRAY_SIZE(mt8186_vcodec));
 	KUNIT_ASSERT_EQ(test, 0, dma_set_mask_and_coherent(dev, DMA_BIT_MASK(33)));
 
 	fill = iommu_kunit_fill_iova(test, dev, cap);
@@ -307,7 +265,6 @@ static struct kunit_case of_iommu_test_cases[] = {
 	KUNIT_CASE(of_iommu_smmu_driver_bound),
 	KUNIT_CASE(of_iommu_runtime_node_gets_dma_domain),
 	KUNIT_CASE(of_iommu_distinct_streams_are_isolated),
-	KUNIT_CASE(of_iommu_dma_range_map_gaps_reserved),
 	KUNIT_CASE(of_iommu_no_dma_range_map_unchanged),
 	KUNIT_CASE(of_iommu_offset_dma_ranges_unchanged),
 	{}

@@ -29,9 +29,9 @@ struct device_node;
  * @flags: CONTEXT_DEVICE_* flags; 0 for none
  *
  * The IOVA window [@iova_start, @iova_start + @iova_size) is the only
- * range the DMA API hands out for the device: it becomes the device's
- * dma_range_map and bus_dma_limit, and dma-iommu reserves everything
- * outside it. Start and size must be multiples of the IOMMU's IOVA
+ * range the DMA API hands out for the device: the IOMMU core reports
+ * everything outside it as reserved regions of the device, and dma-iommu
+ * never allocates there (iommu_set_iova_window()). Start and size must be multiples of the IOMMU's IOVA
  * granule (its smallest page size, which may be smaller than PAGE_SIZE);
  * the window may end at 2^64 if @dma_mask allows it.
  */
@@ -53,6 +53,15 @@ struct context_device_info {
  * all the same.
  */
 #define CONTEXT_DEVICE_ALLOW_IDENTITY	0x1U
+
+/*
+ * Accept an IOMMU group shared with other context devices that set this
+ * flag too and have the same window, as where the IOMMU driver puts several
+ * stream IDs in one group: the devices then share one IOVA space and are
+ * not isolated from each other. Without it a context device must be alone
+ * in its group.
+ */
+#define CONTEXT_DEVICE_SHARE_GROUP	0x2U
 
 /**
  * struct context_device - a device on the context device bus
@@ -104,8 +113,9 @@ extern const struct bus_type context_device_bus_type;
  * -ENOENT if @info->np has neither "iommu-map" nor "iommus";
  * -ENXIO if "iommu-map" does not cover @info->fn_id;
  * -EEXIST if a context device of that name exists;
- * -EBUSY if the context shares its IOMMU group with a device whose window
- * differs (one IOVA space cannot honour two windows);
+ * -EBUSY if the context's IOMMU group holds another device, unless both are
+ * context devices with CONTEXT_DEVICE_SHARE_GROUP and the same window (a
+ * group has one domain and one IOVA space);
  * -EPROBE_DEFER if the IOMMU driver has not probed yet (not logged as an
  * error);
  * -ENODEV if the device is not behind an IOMMU, or its DMA is not

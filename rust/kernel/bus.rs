@@ -247,12 +247,9 @@ impl UeventEnv {
 /// struct Widgets;
 ///
 /// impl bus::Operations for Widgets {
-///     // Each widget may only use the first 4 GiB of IOVA, once.
+///     // Each widget may only use the first 4 GiB of IOVA.
 ///     fn dma_configure(_dev: &Device, config: &mut bus::DmaConfig<'_>) -> Result {
-///         if config.is_confined() {
-///             return Ok(());
-///         }
-///         config.confine(0..=u64::from(u32::MAX))
+///         config.set_iova_window(0..=u64::from(u32::MAX))
 ///     }
 /// }
 /// ```
@@ -283,83 +280,22 @@ impl DmaConfig<'_> {
         })
     }
 
-    /// Returns whether the device is already confined to its range map (`dev_dma_range_strict()`),
-    /// by an earlier [`DmaConfig::confine`].
-    pub fn is_confined(&self) -> bool {
-        // SAFETY: `self.dev` is a valid device.
-        unsafe { bindings::dev_dma_range_strict(self.dev.as_raw()) }
-    }
-
-    /// Confines the device's DMA addresses to `window`: its range map becomes the window,
-    /// intersected with the map it had (from `dma-ranges`: a window never widens it); its
-    /// `bus_dma_limit` the end of that; and it is marked strict, so that dma-iommu reserves every
-    /// IOVA outside the map.
+    /// Confines the device's DMA addresses to `window` (`iommu_set_iova_window()`): the IOMMU
+    /// core reports every IOVA outside it as reserved, and dma-iommu never hands it out. The
+    /// window holds for the device's IOMMU group, whose DMA domain refuses a device with another
+    /// window. Calling it again replaces the window.
     ///
-    /// Fails with `ERANGE` if the window and the old map do not meet, with `EINVAL` for an empty
-    /// window, for a window of all 2^64 addresses without an old map (a region cannot be that
-    /// large), or for an old map whose regions overflow.
-    pub fn confine(&mut self, window: RangeInclusive<u64>) -> Result {
+    /// Fails with `EINVAL` for an empty window, with `ERANGE` if the window misses the range map
+    /// the node's `dma-ranges` gave, with `ENODEV` if the IOMMU core is not probing the device,
+    /// and with `EBUSY` if the device is already in an IOMMU group.
+    pub fn set_iova_window(&mut self, window: RangeInclusive<u64>) -> Result {
         if window.is_empty() {
             return Err(EINVAL);
         }
-        let (start, last) = (*window.start(), *window.end());
-        let dev = self.dev.as_raw();
-        let mut map = KVec::<bindings::bus_dma_region>::new();
-        // SAFETY: `dev` is valid, and its DMA configuration ours to change (type invariant).
-        let old = unsafe { (*dev).dma_range_map };
-        if old.is_null() {
-            map.push(
-                bindings::bus_dma_region {
-                    cpu_start: start,
-                    dma_start: start,
-                    size: (last - start).checked_add(1).ok_or(EINVAL)?,
-                },
-                GFP_KERNEL,
-            )?;
-        } else {
-            let mut region = old;
-            loop {
-                // SAFETY: A range map is an array of regions that ends with one of size 0; the
-                // device owns it and nothing changes it concurrently (type invariant).
-                let r = unsafe { *region };
-                if r.size == 0 {
-                    break;
-                }
-                let lo = r.dma_start.max(start);
-                let hi = r.dma_start.checked_add(r.size - 1).ok_or(EINVAL)?.min(last);
-                if lo <= hi {
-                    let region = bindings::bus_dma_region {
-                        cpu_start: r.cpu_start.checked_add(lo - r.dma_start).ok_or(EINVAL)?,
-                        dma_start: lo,
-                        // `hi - lo < r.size`, which is a `u64`.
-                        size: (hi - lo).checked_add(1).ok_or(EINVAL)?,
-                    };
-                    map.push(region, GFP_KERNEL)?;
-                }
-                // SAFETY: `region` is not the terminating region, so the array goes on.
-                region = unsafe { region.add(1) };
-            }
-            if map.is_empty() {
-                return Err(ERANGE);
-            }
-        }
-        let limit = map
-            .iter()
-            .map(|r| r.dma_start + (r.size - 1))
-            .max()
-            .unwrap_or(last);
-        map.push(pin_init::zeroed(), GFP_KERNEL)?;
-        let (map, _, _) = map.into_raw_parts();
-        // SAFETY: `dev` is valid and its DMA configuration ours to change (type invariant). The
-        // old map came from `kmalloc()` (the OF core) or is NULL; the new one comes from
-        // `kmalloc()` too (`KVec` uses `krealloc()`), and the driver core frees it with
-        // `kfree()`.
-        unsafe {
-            (*dev).dma_range_map = map.cast_const();
-            (*dev).bus_dma_limit = limit;
-            bindings::dev_set_dma_range_strict(dev);
-            bindings::kfree(old.cast());
-        }
-        Ok(())
+        // SAFETY: `self.dev` is valid, and its DMA configuration ours to change (type invariant);
+        // the function takes the IOMMU core's probe lock for the fields it writes.
+        to_result(unsafe {
+            bindings::iommu_set_iova_window(self.dev.as_raw(), *window.start(), *window.end())
+        })
     }
 }

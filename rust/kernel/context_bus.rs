@@ -355,6 +355,10 @@ unsafe impl Sync for Registration<'_> {}
 /// Flag of [`Info::flags`]: accept a context device whose IOMMU group has an identity domain.
 pub const ALLOW_IDENTITY: u32 = bindings::CONTEXT_DEVICE_ALLOW_IDENTITY;
 
+/// Flag of [`Info::flags`]: accept sharing the IOMMU group with context devices that set it too
+/// and have the same window (`CONTEXT_DEVICE_SHARE_GROUP`).
+pub const SHARE_GROUP: u32 = bindings::CONTEXT_DEVICE_SHARE_GROUP;
+
 /// What `context_device_create()` is asked for, `struct context_device_info`, for the bus that
 /// implements it: the pointers checked for NULL.
 pub struct Info<'a> {
@@ -370,7 +374,7 @@ pub struct Info<'a> {
     pub iova_start: u64,
     /// The size of the IOVA window; 0 for none.
     pub iova_size: u64,
-    /// `ALLOW_IDENTITY` or 0.
+    /// [`ALLOW_IDENTITY`], [`SHARE_GROUP`], both or 0.
     pub flags: u32,
 }
 

@@ -10,13 +10,12 @@
  *   child     context device from a node with its own "iommus"
  *   platform  fastrpc's way: of_platform_device_create() from a node with
  *             "iommus", bound by a platform driver, of_platform_device_destroy()
- *   floor     the least the IOMMU core needs: a bare device on a private bus
- *             whose dma_configure calls of_dma_configure_id() on the same
- *             "iommu-map"; the bus is not in iommu_buses[], so the device is
- *             put behind the IOMMU with iommu_probe_device() after
- *             device_add() and taken away with iommu_release_device()
- *   floor+3-attrs  the floor on a bus with three sysfs attributes per
- *             device, as many as a context device has
+ *   floor     the least the IOMMU core needs: a platform device with no
+ *             driver on a node with "iommus", put behind the IOMMU and taken
+ *             away by the IOMMU core's own bus notifier in
+ *             platform_device_add() and platform_device_unregister()
+ *   floor+3-attrs  the floor with three sysfs attributes per device, as
+ *             many as a context device has
  *   faux      faux_device_create(): the driver core alone, no IOMMU
  *
  * Every case is KUNIT_SPEED_SLOW: "make test" leaves them out, "make bench"
@@ -73,7 +72,7 @@ static const unsigned int bench_levels[] = { 0, 64, 512, 4096 };
  * 256 stream IDs, allocated on first use).
  */
 #define BENCH_SID_MAP		0x1000	/* context devices, "iommu-map" */
-#define BENCH_SID_FLOOR		0x3000	/* floor devices, their own "iommu-map" */
+#define BENCH_SID_FLOOR		0x3000	/* floor devices, nodes with "iommus" */
 #define BENCH_SID_NODE		0x5000	/* nodes with "iommus": child, platform */
 
 #define BENCH_WIN_START		SZ_16M
@@ -85,8 +84,8 @@ struct bench {
 	struct kunit *test;
 	struct device *parent;
 	struct device_node *map;	/* iommu-map to BENCH_SID_MAP */
-	struct device_node *floor_map;	/* iommu-map to BENCH_SID_FLOOR */
 	struct device_node **node;	/* BENCH_SLOTS nodes with iommus, or NULL */
+	struct device_node **floor_node; /* as many, to BENCH_SID_FLOOR, no compatible */
 	unsigned int nodes;
 };
 
@@ -98,32 +97,12 @@ struct bench_model {
 	bool needs_nodes;
 };
 
-/* ---- the floor: a bare device on a private bus ---- */
-
-struct bench_floor {
-	struct device dev;
-	struct device_node *np;
-	u32 fn_id;
-	bool own_node;		/* @np is the device's node, with "iommus" */
-	u64 dma_mask;
-};
-
-static int bench_floor_dma_configure(struct device *dev)
-{
-	struct bench_floor *f = container_of(dev, struct bench_floor, dev);
-
-	return of_dma_configure_id(dev, f->np, true, f->own_node ? NULL : &f->fn_id);
-}
-
-static const struct bus_type bench_floor_bus = {
-	.name = "context-bench-floor",
-	.dma_configure = bench_floor_dma_configure,
-};
+/* ---- the floor: a platform device with no driver ---- */
 
 /* The floor with three read-only attributes, as many as a context device has. */
 static ssize_t fn_id_show(struct device *dev, struct device_attribute *attr, char *buf)
 {
-	return sysfs_emit(buf, "%u\n", container_of(dev, struct bench_floor, dev)->fn_id);
+	return sysfs_emit(buf, "%d\n", to_platform_device(dev)->id);
 }
 static DEVICE_ATTR_RO(fn_id);
 
@@ -147,87 +126,86 @@ static struct attribute *bench_attrs[] = {
 };
 ATTRIBUTE_GROUPS(bench);
 
-static const struct bus_type bench_floor_attrs_bus = {
-	.name = "context-bench-floor-attrs",
-	.dev_groups = bench_groups,
-	.dma_configure = bench_floor_dma_configure,
-};
-
-static void bench_floor_release(struct device *dev)
-{
-	kfree(container_of(dev, struct bench_floor, dev));
-}
-
 /*
- * @node, if not NULL, is the device's own node, with "iommus", as a
- * child-node context device has one. @added, if not NULL, gets the time
- * device_add() returned at.
+ * The node has "iommus" and no compatible, and no platform driver has the
+ * device's name: the IOMMU core's bus notifier alone acts on it.
  */
-static void *__bench_floor_create(struct bench *b, const struct bus_type *bus,
-				  unsigned int slot, struct device_node *node, u64 *added)
+static void *__bench_floor_create(struct bench *b, unsigned int slot,
+				  const struct attribute_group **groups)
 {
-	struct bench_floor *f;
+	struct platform_device *pdev;
 	int ret;
 
-	f = kzalloc_obj(*f);
-	if (!f)
+	pdev = platform_device_alloc(groups ? "context-bench-floor-attrs" :
+				     "context-bench-floor", slot);
+	if (!pdev)
 		return ERR_PTR(-ENOMEM);
-	f->np = node ?: b->floor_map;
-	f->own_node = node;
-	f->fn_id = slot;
-	f->dma_mask = DMA_BIT_MASK(32);
-	device_initialize(&f->dev);
-	f->dev.parent = b->parent;
-	f->dev.bus = bus;
-	f->dev.release = bench_floor_release;
-	f->dev.dma_mask = &f->dma_mask;
-	f->dev.coherent_dma_mask = f->dma_mask;
-	if (node)
-		device_set_node(&f->dev, of_fwnode_handle(node));
-	ret = dev_set_name(&f->dev, node ? "floor-node.%u" : "floor.%u", slot);
-	if (!ret)
-		ret = device_add(&f->dev);
-	if (ret)
-		goto put;
-	if (added)
-		*added = ktime_get_ns();
-	ret = iommu_probe_device(&f->dev);
-	if (!ret && !device_iommu_mapped(&f->dev))
-		ret = -ENODEV;
+	pdev->dev.parent = b->parent;
+	pdev->dev.groups = groups;
+	device_set_node(&pdev->dev, of_fwnode_handle(of_node_get(b->floor_node[slot])));
+	ret = platform_device_add(pdev);
 	if (ret) {
-		device_del(&f->dev);
-		goto put;
+		platform_device_put(pdev);
+		return ERR_PTR(ret);
 	}
-	return &f->dev;
-put:
-	put_device(&f->dev);
-	return ERR_PTR(ret);
+	if (!device_iommu_mapped(&pdev->dev)) {
+		platform_device_unregister(pdev);
+		return ERR_PTR(-ENODEV);
+	}
+	return &pdev->dev;
 }
 
 static void *bench_floor_create(struct bench *b, unsigned int slot)
 {
-	return __bench_floor_create(b, &bench_floor_bus, slot, NULL, NULL);
+	return __bench_floor_create(b, slot, NULL);
 }
 
 static void *bench_floor_attrs_create(struct bench *b, unsigned int slot)
 {
-	return __bench_floor_create(b, &bench_floor_attrs_bus, slot, NULL, NULL);
+	return __bench_floor_create(b, slot, bench_groups);
 }
 
-/* The floor of the child-node model: the device carries its node. */
-static void *bench_floor_node_create(struct bench *b, unsigned int slot)
+static void bench_floor_destroy(void *dev)
 {
-	return __bench_floor_create(b, &bench_floor_bus, slot, b->node[slot], NULL);
+	platform_device_unregister(to_platform_device(dev));
 }
 
-static void bench_floor_destroy(void *p)
-{
-	struct device *dev = p;
+/*
+ * The floor step by step: two bus notifiers, called first and last, time
+ * the IOMMU core's between them (iommu_probe_device() on
+ * BUS_NOTIFY_ADD_DEVICE, iommu_release_device() on
+ * BUS_NOTIFY_REMOVED_DEVICE) for the device @bench_split_dev.
+ */
+static struct device *bench_split_dev;
+static u64 bench_split_t[2];
 
-	/* What the IOMMU bus notifier does, while the device is in sysfs. */
-	iommu_release_device(dev);
-	device_del(dev);
-	put_device(dev);
+static int bench_split_notify(struct notifier_block *nb, unsigned long action, void *data,
+			      unsigned int i)
+{
+	if (data == bench_split_dev &&
+	    (action == BUS_NOTIFY_ADD_DEVICE || action == BUS_NOTIFY_REMOVED_DEVICE))
+		bench_split_t[i] = ktime_get_ns();
+	return NOTIFY_DONE;
+}
+
+static int bench_split_first(struct notifier_block *nb, unsigned long action, void *data)
+{
+	return bench_split_notify(nb, action, data, 0);
+}
+
+static int bench_split_last(struct notifier_block *nb, unsigned long action, void *data)
+{
+	return bench_split_notify(nb, action, data, 1);
+}
+
+static struct notifier_block bench_split_nb[] = {
+	{ .notifier_call = bench_split_first, .priority = INT_MAX },
+	{ .notifier_call = bench_split_last, .priority = INT_MIN },
+};
+
+static void bench_split_unregister(void *nb)
+{
+	bus_unregister_notifier(&platform_bus_type, nb);
 }
 
 /* ---- the context bus ---- */
@@ -338,7 +316,7 @@ static void bench_faux_destroy(void *dev)
 }
 
 enum {
-	M_MAP, M_WIN, M_CHILD, M_PLATFORM, M_FLOOR, M_FLOOR_ATTRS, M_FLOOR_NODE, M_FAUX, M_COUNT
+	M_MAP, M_WIN, M_CHILD, M_PLATFORM, M_FLOOR, M_FLOOR_ATTRS, M_FAUX, M_COUNT
 };
 
 static const struct bench_model bench_models[M_COUNT] = {
@@ -346,9 +324,8 @@ static const struct bench_model bench_models[M_COUNT] = {
 	[M_WIN] = { "map+window", bench_win_create, bench_ctx_destroy },
 	[M_CHILD] = { "child-node", bench_child_create, bench_ctx_destroy, true },
 	[M_PLATFORM] = { "platform", bench_platform_create, bench_platform_destroy, true },
-	[M_FLOOR] = { "floor", bench_floor_create, bench_floor_destroy },
-	[M_FLOOR_ATTRS] = { "floor+3-attrs", bench_floor_attrs_create, bench_floor_destroy },
-	[M_FLOOR_NODE] = { "floor+node", bench_floor_node_create, bench_floor_destroy, true },
+	[M_FLOOR] = { "floor", bench_floor_create, bench_floor_destroy, true },
+	[M_FLOOR_ATTRS] = { "floor+3-attrs", bench_floor_attrs_create, bench_floor_destroy, true },
 	[M_FAUX] = { "faux", bench_faux_create, bench_faux_destroy },
 };
 
@@ -380,11 +357,6 @@ static void bench_quiet(struct kunit *test)
 static void bench_unquiet(struct kunit *test)
 {
 	kunit_release_action(test, bench_loud, NULL);
-}
-
-static void bench_unregister_floor_bus(void *bus)
-{
-	bus_unregister(bus);
 }
 
 static void bench_unregister_cb_driver(void *unused)
@@ -433,14 +405,15 @@ static void bench_init(struct kunit *test, struct bench *b, const char *tag,
 	box = of_changeset_create_node(ocs, of_root, name);
 	KUNIT_ASSERT_NOT_NULL(test, box);
 	b->map = bench_add_map(test, ocs, box, "map", smmu, BENCH_SID_MAP);
-	b->floor_map = bench_add_map(test, ocs, box, "floor-map", smmu, BENCH_SID_FLOOR);
 	if (nodes) {
 		b->node = kunit_kcalloc(test, nodes, sizeof(*b->node), GFP_KERNEL);
 		KUNIT_ASSERT_NOT_NULL(test, b->node);
+		b->floor_node = kunit_kcalloc(test, nodes, sizeof(*b->floor_node), GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, b->floor_node);
 		b->nodes = nodes;
 	}
 	for (i = 0; i < nodes; i++) {
-		const u32 iommus[] = { smmu, BENCH_SID_NODE + i };
+		u32 iommus[] = { smmu, BENCH_SID_NODE + i };
 
 		struct device_node *np;
 
@@ -454,6 +427,14 @@ static void bench_init(struct kunit *test, struct bench *b, const char *tag,
 							   BENCH_COMPATIBLE);
 		KUNIT_ASSERT_EQ(test, 0, ret);
 		b->node[i] = np;
+
+		iommus[1] = BENCH_SID_FLOOR + i;
+		snprintf(name, sizeof(name), "floor-%u", i);
+		np = of_changeset_create_node(ocs, box, name);
+		KUNIT_ASSERT_NOT_NULL(test, np);
+		KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_u32_array(ocs, np, "iommus", iommus,
+									 ARRAY_SIZE(iommus)));
+		b->floor_node[i] = np;
 	}
 	KUNIT_ASSERT_EQ(test, 0, of_changeset_apply_kunit(test, ocs));
 	/*
@@ -467,12 +448,6 @@ static void bench_init(struct kunit *test, struct bench *b, const char *tag,
 	b->parent = kunit_device_register(test, name);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, b->parent);
 
-	KUNIT_ASSERT_EQ(test, 0, bus_register(&bench_floor_bus));
-	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, bench_unregister_floor_bus,
-							   (void *)&bench_floor_bus));
-	KUNIT_ASSERT_EQ(test, 0, bus_register(&bench_floor_attrs_bus));
-	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, bench_unregister_floor_bus,
-							   (void *)&bench_floor_attrs_bus));
 	KUNIT_ASSERT_EQ(test, 0, platform_driver_register(&bench_cb_driver));
 	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, bench_unregister_cb_driver,
 							   NULL));
@@ -570,25 +545,39 @@ static void context_bus_bench_latency(struct kunit *test)
 	}
 	bench_unquiet(test);
 
-	/* The floor step by step: driver core, then IOMMU core, and back. */
+	/* The floor step by step: the IOMMU core's notifier and the rest. */
+	for (j = 0; j < ARRAY_SIZE(bench_split_nb); j++) {
+		KUNIT_ASSERT_EQ(test, 0, bus_register_notifier(&platform_bus_type,
+								&bench_split_nb[j]));
+		KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, bench_split_unregister,
+								   &bench_split_nb[j]));
+	}
 	bench_quiet(test);
 	for (i = 0; i < BENCH_N; i++) {
-		u64 t0, t1, t2, t3, t4;
+		struct platform_device *pdev;
+		u64 t0, t1, add[2], del[2];
 
+		pdev = platform_device_alloc("context-bench-floor", BENCH_SLOT_A);
+		KUNIT_ASSERT_NOT_NULL(test, pdev);
+		pdev->dev.parent = b.parent;
+		device_set_node(&pdev->dev,
+				of_fwnode_handle(of_node_get(b.floor_node[BENCH_SLOT_A])));
+		bench_split_dev = &pdev->dev;
 		t0 = ktime_get_ns();
-		fdev = __bench_floor_create(&b, &bench_floor_bus, BENCH_SLOT_A, NULL, &t1);
-		t2 = ktime_get_ns();
-		KUNIT_ASSERT_FALSE_MSG(test, IS_ERR(fdev), "floor: %pe", fdev);
-		iommu_release_device(fdev);
-		t3 = ktime_get_ns();
-		device_del(fdev);
-		put_device(fdev);
-		t4 = ktime_get_ns();
-		split[0][i] = t1 - t0;
-		split[1][i] = t2 - t1;
-		split[2][i] = t3 - t2;
-		split[3][i] = t4 - t3;
+		KUNIT_ASSERT_EQ(test, 0, platform_device_add(pdev));
+		t1 = ktime_get_ns();
+		memcpy(add, bench_split_t, sizeof(add));
+		KUNIT_ASSERT_TRUE(test, device_iommu_mapped(&pdev->dev));
+		split[0][i] = t1 - t0 - (add[1] - add[0]);
+		split[1][i] = add[1] - add[0];
+		t0 = ktime_get_ns();
+		platform_device_unregister(pdev);
+		t1 = ktime_get_ns();
+		memcpy(del, bench_split_t, sizeof(del));
+		split[2][i] = del[1] - del[0];
+		split[3][i] = t1 - t0 - (del[1] - del[0]);
 	}
+	bench_split_dev = NULL;
 
 	/*
 	 * Pieces of what context_device_create() does beyond the floor, timed

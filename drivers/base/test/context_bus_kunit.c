@@ -54,6 +54,7 @@
 #define CTX_SID_DMA_RANGES	0x350
 #define CTX_SID_IDENTITY	0x358
 #define CTX_SID_CONFIGURE	0x359
+#define CTX_SID_WINDOW_API	0x35a
 #define CTX_SID_FAULTS		0x360	/* one per case of ctx_fault_cases[] */
 #define CTX_SID_RANGES		0x370	/* and 0x371 */
 
@@ -772,8 +773,9 @@ static void context_bus_duplicate_name_refused(struct kunit *test)
 }
 
 /*
- * Devices of one IOMMU group share one IOVA space, so a sibling is
- * accepted with the same window and refused with another. Functions 0-2
+ * Devices of one IOMMU group share one IOVA space and one domain: a
+ * sibling is accepted only if both ask for it with
+ * CONTEXT_DEVICE_SHARE_GROUP and the windows are the same. Functions 0-2
  * all map to one stream ID to put them in one group.
  */
 static void context_bus_shared_group_needs_same_window(struct kunit *test)
@@ -782,6 +784,7 @@ static void context_bus_shared_group_needs_same_window(struct kunit *test)
 		.dma_mask = DMA_BIT_MASK(32),
 		.iova_start = SZ_16M,
 		.iova_size = SZ_256M,
+		.flags = CONTEXT_DEVICE_SHARE_GROUP,
 	};
 	struct context_device *first, *twin;
 	struct iommu_group *g0, *g1;
@@ -822,7 +825,11 @@ static void context_bus_shared_group_needs_same_window(struct kunit *test)
 	iommu_group_put(g1);
 	KUNIT_ASSERT_TRUE_MSG(test, shared, "stream %#x gave two groups", env.sid);
 
+	/* The same window, but not asked for: one context per group. */
 	info.fn_id = 2;
+	info.flags = 0;
+	ctx_expect_refusal(test, env.parent, &info, -EBUSY);
+	info.flags = CONTEXT_DEVICE_SHARE_GROUP;
 	info.iova_start = SZ_512M;
 	ctx_expect_refusal(test, env.parent, &info, -EBUSY);
 }
@@ -1433,8 +1440,7 @@ static int ctx_configure_fn(void *data)
 
 /*
  * The IOMMU core may call dma_configure again, and from two probes at once:
- * a live device keeps its range map, limit and confinement, and its window
- * still holds.
+ * a live device keeps its window, which still holds, and gets no range map.
  */
 static void context_bus_dma_configure_again(struct kunit *test)
 {
@@ -1443,21 +1449,15 @@ static void context_bus_dma_configure_again(struct kunit *test)
 		.iova_start = CTX_MB(16),
 		.iova_size = CTX_MB(16),
 	};
-	const struct bus_dma_region *map;
 	struct ctx_configure_thread *t;
 	struct context_device *cdev;
 	struct task_struct *task;
 	struct ctx_env env;
-	u64 limit;
 	int i;
 
 	ctx_env_init(test, &env, CTX_SID_CONFIGURE);
 	info.np = ctx_add_map(test, &env, &env.sid, 1);
 	cdev = ctx_create(test, env.parent, &info);
-	map = cdev->dev.dma_range_map;
-	limit = cdev->dev.bus_dma_limit;
-	KUNIT_ASSERT_NOT_NULL(test, map);
-	KUNIT_EXPECT_TRUE(test, dev_dma_range_strict(&cdev->dev));
 
 	t = kunit_kcalloc(test, CTX_THREADS, sizeof(*t), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, t);
@@ -1472,10 +1472,35 @@ static void context_bus_dma_configure_again(struct kunit *test)
 		KUNIT_EXPECT_EQ_MSG(test, t[i].errors, 0, "thread %d", i);
 	}
 
-	KUNIT_EXPECT_PTR_EQ(test, cdev->dev.dma_range_map, map);
-	KUNIT_EXPECT_EQ(test, cdev->dev.bus_dma_limit, limit);
-	KUNIT_EXPECT_TRUE(test, dev_dma_range_strict(&cdev->dev));
+	KUNIT_EXPECT_NULL(test, cdev->dev.dma_range_map);
 	ctx_expect_usable(test, cdev, env.parent, &info);
+	ctx_expect_fills(test, &cdev->dev, info.iova_start, info.iova_size);
+}
+
+/*
+ * iommu_set_iova_window(), as the bus calls it: once the device is in its
+ * group only the window it was set up with may be given again, and a
+ * device the IOMMU core never probed has nowhere to keep one.
+ */
+static void context_bus_iova_window_contract(struct kunit *test)
+{
+	struct context_device_info info = {
+		.dma_mask = DMA_BIT_MASK(32),
+		.iova_start = CTX_MB(16),
+		.iova_size = CTX_MB(16),
+	};
+	struct context_device *cdev;
+	struct ctx_env env;
+
+	ctx_env_init(test, &env, CTX_SID_WINDOW_API);
+	info.np = ctx_add_map(test, &env, &env.sid, 1);
+	cdev = ctx_create(test, env.parent, &info);
+
+	KUNIT_EXPECT_EQ(test, iommu_set_iova_window(&cdev->dev, CTX_MB(16), CTX_MB(32) - 1), 0);
+	KUNIT_EXPECT_EQ(test, iommu_set_iova_window(&cdev->dev, CTX_MB(16), CTX_MB(48) - 1),
+			-EBUSY);
+	KUNIT_EXPECT_EQ(test, iommu_set_iova_window(&cdev->dev, CTX_MB(32), CTX_MB(16)), -EINVAL);
+	KUNIT_EXPECT_EQ(test, iommu_set_iova_window(env.parent, 0, U32_MAX), -ENODEV);
 	ctx_expect_fills(test, &cdev->dev, info.iova_start, info.iova_size);
 }
 
@@ -1589,6 +1614,7 @@ static struct kunit_case context_bus_test_cases[] = {
 	KUNIT_CASE(context_bus_concurrent),
 	KUNIT_CASE(context_bus_window_is_reserved_region),
 	KUNIT_CASE(context_bus_window_within_dma_ranges),
+	KUNIT_CASE(context_bus_iova_window_contract),
 	KUNIT_CASE(context_bus_iommu_ranges),
 	KUNIT_CASE(context_bus_iommu_ranges_and_window),
 	KUNIT_CASE(context_bus_identity_domain),
