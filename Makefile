@@ -6,7 +6,7 @@
 SHELL := /bin/bash
 H := harness
 
-.PHONY: help setup fetch tree build test test-debug bench run shell matrix series series-check docs refresh-patch new-patch clean distclean
+.PHONY: help setup fetch tree build test test-debug bench run shell matrix series series-check docs dt-binding-check refresh-patch new-patch clean distclean
 
 help:
 	@echo 'make run            build, boot under QEMU virt+SMMUv3, print the IOMMU groups'
@@ -18,6 +18,7 @@ help:
 	@echo 'make matrix         build the users as modules, and a kernel without Rust (slow)'
 	@echo 'make series         write the series as git format-patch files to out/series/ (with cover letter)'
 	@echo 'make series-check   git am out/series/ on the pristine base, build and checkpatch each patch (slow)'
+	@echo 'make dt-binding-check  dt_binding_check of the bindings the series changes (dt-schema from PyPI)'
 	@echo 'make docs           build the htmldocs of Documentation/driver-api and the rustdoc, say where'
 	@echo 'make refresh-patch PATCH=patches/x.patch [FILES="a.c"]   carry tree edits back'
 	@echo 'make new-patch NAME=subsys-change FILES="a.c b.h"        start a new patch'
@@ -62,6 +63,9 @@ series-check: tree
 
 docs: tree
 	@bash $(H)/docs.sh
+
+dt-binding-check: tree
+	@bash $(H)/dt-check.sh
 
 refresh-patch:
 	@bash $(H)/patch.sh refresh $(PATCH) $(FILES)

@@ -10,6 +10,8 @@
 #                    check of checkpatch.pl)
 #   setup.sh docs    also what make docs needs (Sphinx for htmldocs)
 #   setup.sh docs-png  and a headless browser (CTXBUS_DOCS_PNG=1 make docs)
+#   setup.sh dt      also dt-schema from PyPI, pinned, in a venv under out/
+#                    (make dt-binding-check)
 
 source "$(dirname "$0")/lib.sh"
 
@@ -23,8 +25,11 @@ DOC_PKGS=(python3-sphinx python3-sphinx-rtd-theme python3-docutils
 	  python3-jinja2 python3-yaml graphviz)
 # `CTXBUS_DOCS_PNG=1 make docs`: a headless browser to render the page.
 VIEW_PKGS=(chromium fonts-dejavu-core)
+# `make dt-binding-check`: Debian's python3 with venv, for dt-schema.
+DT_PKGS=(python3-venv)
 case "${1:-}" in
 docs) DEB_PKGS+=("${DOC_PKGS[@]}") ;;
+dt) DEB_PKGS+=("${DT_PKGS[@]}") ;;
 docs-png) DEB_PKGS+=("${DOC_PKGS[@]}" "${VIEW_PKGS[@]}") ;;
 esac
 BINDGEN_VERSION=0.72.1
@@ -80,6 +85,21 @@ fi
 
 [ -e "$LIBCLANG_PATH/libclang.so" ] || ls "$LIBCLANG_PATH"/libclang*.so* >/dev/null 2>&1 ||
 	die "libclang not found in $LIBCLANG_PATH" "install libclang-19-dev or set LIBCLANG_PATH"
+
+if [ "${1:-}" = dt ]; then
+	req=$REPO/harness/dtschema-requirements.txt
+	# Installed again only when the pins change.
+	if ! cmp -s "$req" "$DTSCHEMA_VENV/requirements.txt"; then
+		say "installing dt-schema from PyPI into ${DTSCHEMA_VENV#"$REPO"/}"
+		rm -rf "$DTSCHEMA_VENV"
+		"$DEB_PYTHON3" -m venv "$DTSCHEMA_VENV" ||
+			die "python3 -m venv failed" "is Debian's python3-venv installed?"
+		"$DTSCHEMA_VENV/bin/pip" install -q --no-deps -r "$req" ||
+			die "pip install of dt-schema failed" "check access to PyPI"
+		cp "$req" "$DTSCHEMA_VENV/requirements.txt"
+		did=1
+	fi
+fi
 
 if [ $did = 0 ]; then
 	say "setup: all host tools present ($(rustc --version | cut -d' ' -f1-2), $(bindgen --version), clang-19), nothing to do"

@@ -446,7 +446,9 @@ impl<'a> Request<'a> {
         let clash = group.find_device(|other| {
             !core::ptr::eq(other, dev)
                 && match CONTEXT_TYPE.data(other) {
-                    Some(other) => !(ctx.share_group && other.share_group && ctx.same_window(other)),
+                    Some(other) => {
+                        !(ctx.share_group && other.share_group && ctx.same_window(other))
+                    }
                     None => true,
                 }
         });

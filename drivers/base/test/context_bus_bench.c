@@ -628,7 +628,7 @@ static void context_bus_bench_latency(struct kunit *test)
 			   sb[m].median, sb[m].p10, sb[m].p90, r1, r2);
 	}
 	kunit_info(test,
-		   "ctxbench: floorsplit n=%u device_add=%llu iommu_probe_device=%llu iommu_release_device=%llu device_del=%llu\n",
+		   "ctxbench: floorsplit n=%u add=%llu iommu_add=%llu iommu_remove=%llu remove=%llu\n",
 		   BENCH_N, bench_stat(split[0], BENCH_N).median,
 		   bench_stat(split[1], BENCH_N).median, bench_stat(split[2], BENCH_N).median,
 		   bench_stat(split[3], BENCH_N).median);

@@ -159,9 +159,8 @@ impl Node {
         let n = n as usize;
         let mut raw = KVec::<bindings::of_iommu_range>::with_capacity(n, GFP_KERNEL)?;
         // SAFETY: `raw` has room for `n` ranges, as the call is told.
-        let got = unsafe {
-            bindings::of_iommu_get_ranges(self.as_raw(), raw.as_mut_ptr(), n as u32)
-        };
+        let got =
+            unsafe { bindings::of_iommu_get_ranges(self.as_raw(), raw.as_mut_ptr(), n as u32) };
         // A property that grew since it was counted fails with `E2BIG`.
         to_result(got)?;
         // SAFETY: The call wrote `got` ranges, at most `n`, at the start of `raw`.
