@@ -164,9 +164,13 @@ def main(path):
         if 'floor' in scal:
             a = [int(scal['map'][e]['create']) - int(scal['floor'][e]['create'])
                  for e in (64, top)]
-            r = a[1] / a[0] if a[0] > 0 else float('inf')
-            goals.append(['what the bus adds at %d <= 1.2x at 64' % top, '%.2f' % r,
-                          verdict(r <= 1.2)])
+            if a[0] > 0 and a[1] > 0:
+                r = a[1] / a[0]
+                goals.append(['what the bus adds at %d <= 1.2x at 64' % top, '%.2f' % r,
+                              verdict(r <= 1.2)])
+            else:
+                goals.append(['what the bus adds at %d <= 1.2x at 64' % top, 'n/a',
+                              'the floor costs more than map'])
     for r in rows['dma']:
         goals.append(['window DMA throughput >= 0.95x, %s %d KiB' %
                       (r['mode'], int(r['size']) // 1024), r['ratio'],

@@ -116,7 +116,7 @@ struct Context {
     np: ARef<of::Node>,
     /// `np` carries an `iommu-map` looked up with `fn_id`, rather than `iommus` of its own.
     uses_map: bool,
-    /// The caller accepts an identity (passthrough) domain; only without a window.
+    /// The caller accepts an identity (passthrough) domain; a confined device never gets one.
     allow_identity: bool,
     /// The caller accepts sharing the IOMMU group with context devices that accept it too and
     /// have the same window.
@@ -391,7 +391,17 @@ impl<'a> Request<'a> {
                     parent,
                     fn_id,
                     ERANGE,
-                    "IOVA window {:#x}+{:#x} is outside the node's dma-ranges",
+                    "IOVA window {:#x}+{:#x} misses the node's dma-ranges",
+                    ctx.iova_start,
+                    ctx.iova_size
+                ));
+            }
+            e if e == EBUSY.to_errno() => {
+                return Err(refuse!(
+                    parent,
+                    fn_id,
+                    EBUSY,
+                    "IOVA window {:#x}+{:#x} is not the one its IOMMU group has",
                     ctx.iova_start,
                     ctx.iova_size
                 ));
@@ -466,6 +476,8 @@ impl<'a> Request<'a> {
         };
         let identity = domain.is_identity();
         if identity {
+            // The IOMMU core gives a confined device a DMA domain; checked all the same, since
+            // this is the domain its DMA will use.
             if ctx.confined() {
                 return Err(refuse!(
                     parent,

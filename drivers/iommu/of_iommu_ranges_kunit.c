@@ -10,12 +10,14 @@
  * (tools/testing/kunit/qemu_configs/arm64_smmuv3.py) and skips elsewhere.
  */
 
+#include <kunit/device.h>
 #include <kunit/iommu.h>
 #include <kunit/of.h>
 #include <kunit/qemu_edu.h>
 #include <kunit/test.h>
 #include <linux/device.h>
 #include <linux/dma-mapping.h>
+#include <linux/iommu.h>
 #include <linux/limits.h>
 #include <linux/mm.h>
 #include <linux/of.h>
@@ -23,6 +25,8 @@
 #include <linux/of_platform.h>
 #include <linux/platform_device.h>
 #include <linux/sizes.h>
+
+#include "iommu-priv.h"
 
 #define RANGES_SID	0x110	/* the stream of the case without DMA */
 #define MIB(n)		((u64)(n) * SZ_1M)
@@ -125,6 +129,89 @@ static void of_iommu_ranges_read_sorted(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, of_iommu_get_ranges(none, NULL, 0), 0);
 }
 
+/*
+ * Devices share an IOMMU group's IOVA space only with the same entries:
+ * none on both, or the same cells in the same order; a malformed property
+ * is never the same as another.
+ */
+static void of_iommu_ranges_same(struct kunit *test)
+{
+	static const u32 swapped[] = {
+		0, 0x10000000, 0, 0x08000000,
+		0, 0x30000000, 0, 0x10000000,
+	};
+	static const u32 bad[] = { 0, 0x10000000, 0, 0 };
+	struct device_node *box, *a, *b, *c, *none, *worse, *worst;
+	struct of_changeset *ocs;
+
+	ocs = of_changeset_create_kunit(test);
+	KUNIT_ASSERT_NOT_NULL(test, ocs);
+	box = ranges_node(test, ocs, of_root, "iommu-ranges-kunit-same", NULL, 0);
+	KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_u32(ocs, box, "#address-cells", 2));
+	KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_u32(ocs, box, "#size-cells", 2));
+	a = ranges_node(test, ocs, box, "a", ranges_two, ARRAY_SIZE(ranges_two));
+	b = ranges_node(test, ocs, box, "b", ranges_two, ARRAY_SIZE(ranges_two));
+	c = ranges_node(test, ocs, box, "c", swapped, ARRAY_SIZE(swapped));
+	none = ranges_node(test, ocs, box, "none", NULL, 0);
+	worse = ranges_node(test, ocs, box, "worse", bad, ARRAY_SIZE(bad));
+	worst = ranges_node(test, ocs, box, "worst", bad, ARRAY_SIZE(bad));
+	KUNIT_ASSERT_EQ(test, 0, of_changeset_apply_kunit(test, ocs));
+
+	KUNIT_EXPECT_TRUE(test, of_iommu_same_ranges(a, b));
+	KUNIT_EXPECT_FALSE(test, of_iommu_same_ranges(a, c));
+	KUNIT_EXPECT_FALSE(test, of_iommu_same_ranges(a, none));
+	KUNIT_EXPECT_FALSE(test, of_iommu_same_ranges(NULL, a));
+	KUNIT_EXPECT_TRUE(test, of_iommu_same_ranges(none, NULL));
+	KUNIT_EXPECT_FALSE(test, of_iommu_same_ranges(worse, worst));
+}
+
+/*
+ * A reserved range becomes regions that phys_addr_t and size_t hold:
+ * contiguous, from its first IOVA to its last (or the end of phys_addr_t
+ * and dma_addr_t), never more than 16 of them.
+ */
+static void of_iommu_ranges_split_into_regions(struct kunit *test)
+{
+	static const struct {
+		u64 first, last;
+		unsigned int regions64;	/* with a 64-bit size_t */
+	} split[] = {
+		{ 0, U64_MAX, 2 },	/* 2^64 bytes: one more than size_t holds */
+		{ MIB(3500), U64_MAX, 1 },
+		{ 0, MIB(600) - 1, 1 },
+		{ SZ_4K, 2 * SZ_4K - 1, 1 },
+	};
+	struct device *dev = kunit_device_register(test, "iommu-ranges-kunit-split");
+	struct iommu_resv_region *region;
+	unsigned int i, n;
+
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dev);
+	for (i = 0; i < ARRAY_SIZE(split); i++) {
+		u64 top = min3(split[i].last, (u64)(phys_addr_t)~0, (u64)(dma_addr_t)~0);
+		u64 next = split[i].first, last = 0;
+		LIST_HEAD(list);
+		int ret;
+
+		ret = iommu_add_resv_range(dev, &list, split[i].first, split[i].last);
+		KUNIT_ASSERT_EQ(test, ret, 0);
+		n = 0;
+		list_for_each_entry(region, &list, list) {
+			KUNIT_EXPECT_EQ(test, region->type, IOMMU_RESV_RESERVED);
+			KUNIT_EXPECT_EQ(test, (u64)region->start, next);
+			KUNIT_EXPECT_NE(test, region->length, 0);
+			last = region->start + (region->length - 1);
+			next = last + 1;
+			n++;
+		}
+		KUNIT_EXPECT_LE(test, n, 16);
+		if (n < 16)
+			KUNIT_EXPECT_EQ_MSG(test, last, top, "range %u", i);
+		if (sizeof(size_t) == sizeof(u64))
+			KUNIT_EXPECT_EQ_MSG(test, n, split[i].regions64, "range %u", i);
+		iommu_put_resv_regions(dev, &list);
+	}
+}
+
 static void ranges_put_device(void *dev)
 {
 	put_device(dev);
@@ -192,9 +279,26 @@ static struct iommu_kunit_fill *ranges_fill(struct kunit *test, struct device *d
 	return fill;
 }
 
+/* How many reserved regions of @dev's own list meet [@first, @last]. */
+static unsigned int ranges_dev_reserved(struct device *dev, u64 first, u64 last)
+{
+	struct iommu_resv_region *region;
+	unsigned int n = 0;
+	LIST_HEAD(list);
+
+	iommu_get_resv_regions(dev, &list);
+	list_for_each_entry(region, &list, list)
+		if (region->type == IOMMU_RESV_RESERVED && region->start <= last &&
+		    region->start + (region->length - 1) >= first)
+			n++;
+	iommu_put_resv_regions(dev, &list);
+	return n;
+}
+
 /*
  * A platform device with two ranges: its group shows the three gaps as
- * reserved regions, and exhaustion fills both ranges, never the gap.
+ * reserved regions, its own list has each once, and exhaustion fills both
+ * ranges, never the gap.
  */
 static void of_iommu_ranges_reserve_the_gaps(struct kunit *test)
 {
@@ -208,7 +312,24 @@ static void of_iommu_ranges_reserve_the_gaps(struct kunit *test)
 			0);
 	KUNIT_EXPECT_EQ(test, iommu_kunit_count_reserved(test, dev, MIB(768), MIB(1024) - 1, false),
 			0);
+	KUNIT_EXPECT_EQ(test, ranges_dev_reserved(dev, MIB(384), MIB(768) - 1), 1);
 	ranges_fill(test, dev);
+}
+
+/*
+ * Where new groups get identity domains, as with iommu.passthrough=1, a
+ * device with iommu-ranges gets a DMA domain all the same: only
+ * translation keeps it inside its ranges.
+ */
+static void of_iommu_ranges_never_passthrough(struct kunit *test)
+{
+	struct device *dev;
+
+	iommu_kunit_default_passthrough(test);
+	dev = ranges_client(test, iommu_kunit_phandle(test), RANGES_SID, false);
+	KUNIT_EXPECT_TRUE(test, iommu_is_dma_domain(iommu_get_domain_for_dev(dev)));
+	KUNIT_EXPECT_EQ(test, iommu_kunit_count_reserved(test, dev, MIB(384), MIB(768) - 1, true),
+			1);
 }
 
 /*
@@ -240,6 +361,9 @@ static void of_iommu_ranges_dma_into_the_gap_faults(struct kunit *test)
 static struct kunit_case of_iommu_ranges_test_cases[] = {
 	KUNIT_CASE_PARAM(of_iommu_ranges_refused, ranges_bad_gen_params),
 	KUNIT_CASE(of_iommu_ranges_read_sorted),
+	KUNIT_CASE(of_iommu_ranges_same),
+	KUNIT_CASE(of_iommu_ranges_split_into_regions),
+	KUNIT_CASE(of_iommu_ranges_never_passthrough),
 	KUNIT_CASE(of_iommu_ranges_reserve_the_gaps),
 	KUNIT_CASE(of_iommu_ranges_dma_into_the_gap_faults),
 	{}

@@ -31,9 +31,10 @@ struct device_node;
  * The IOVA window [@iova_start, @iova_start + @iova_size) is the only
  * range the DMA API hands out for the device: the IOMMU core reports
  * everything outside it as reserved regions of the device, and dma-iommu
- * never allocates there (iommu_set_iova_window()). Start and size must be multiples of the IOMMU's IOVA
- * granule (its smallest page size, which may be smaller than PAGE_SIZE);
- * the window may end at 2^64 if @dma_mask allows it.
+ * never allocates there (iommu_set_iova_window()). Start and size must be
+ * multiples of the IOMMU's IOVA granule (its smallest page size, which may
+ * be smaller than PAGE_SIZE); the window may end at 2^64 if @dma_mask
+ * allows it.
  */
 struct context_device_info {
 	struct device_node *np;
@@ -49,8 +50,8 @@ struct context_device_info {
  * Accept a context device whose IOMMU group has an identity (passthrough)
  * domain, as with iommu.passthrough=1: its DMA is not translated, so it is
  * isolated by nothing. Only for callers that worked without translation
- * before; a device with an IOVA window is refused in an identity domain
- * all the same.
+ * before. A device with an IOVA window or "iommu-ranges" gets a DMA domain
+ * all the same: the IOMMU core never gives it an identity one.
  */
 #define CONTEXT_DEVICE_ALLOW_IDENTITY	0x1U
 
@@ -109,7 +110,8 @@ extern const struct bus_type context_device_bus_type;
  * -EOVERFLOW if the last byte of the window or of a range would lie beyond
  * 2^64;
  * -ERANGE if the window or a range is outside @info->dma_mask or the IOMMU
- * aperture, or the window meets none of the ranges;
+ * aperture, or the window meets none of the ranges, or misses the
+ * node's "dma-ranges";
  * -ENOENT if @info->np has neither "iommu-map" nor "iommus";
  * -ENXIO if "iommu-map" does not cover @info->fn_id;
  * -EEXIST if a context device of that name exists;
@@ -119,8 +121,8 @@ extern const struct bus_type context_device_bus_type;
  * -EPROBE_DEFER if the IOMMU driver has not probed yet (not logged as an
  * error);
  * -ENODEV if the device is not behind an IOMMU, or its DMA is not
- * translated (an identity domain without CONTEXT_DEVICE_ALLOW_IDENTITY,
- * or with a window or "iommu-ranges");
+ * translated (an identity domain without CONTEXT_DEVICE_ALLOW_IDENTITY;
+ * one with a window or "iommu-ranges" gets a DMA domain regardless);
  * -ENOMEM if memory runs out.
  */
 struct context_device *context_device_create(struct device *parent,

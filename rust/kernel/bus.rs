@@ -281,21 +281,30 @@ impl DmaConfig<'_> {
     }
 
     /// Confines the device's DMA addresses to `window` (`iommu_set_iova_window()`): the IOMMU
-    /// core reports every IOVA outside it as reserved, and dma-iommu never hands it out. The
-    /// window holds for the device's IOMMU group, whose DMA domain refuses a device with another
-    /// window. Calling it again replaces the window.
+    /// core reports every IOVA outside it as reserved, gives the device a DMA domain, and
+    /// dma-iommu never hands the outside out. The window holds for the device's IOMMU group,
+    /// whose DMA domain refuses a device with another window. Calling it again before the device
+    /// joins an IOMMU group replaces the window; after, only the same window is accepted.
     ///
-    /// Fails with `EINVAL` for an empty window, with `ERANGE` if the window misses the range map
-    /// the node's `dma-ranges` gave, with `ENODEV` if the IOMMU core is not probing the device,
-    /// and with `EBUSY` if the device is already in an IOMMU group.
+    /// Fails with `EINVAL` for an empty window, with `ERANGE` if the window and the range map
+    /// the node's `dma-ranges` gave do not meet, with `ENODEV` if the device has no IOMMU set up
+    /// (or the kernel no IOMMU core), and with `EBUSY` if the device is already in an IOMMU group
+    /// with another window.
     pub fn set_iova_window(&mut self, window: RangeInclusive<u64>) -> Result {
         if window.is_empty() {
             return Err(EINVAL);
         }
-        // SAFETY: `self.dev` is valid, and its DMA configuration ours to change (type invariant);
-        // the function takes the IOMMU core's probe lock for the fields it writes.
-        to_result(unsafe {
-            bindings::iommu_set_iova_window(self.dev.as_raw(), *window.start(), *window.end())
-        })
+        #[cfg(CONFIG_IOMMU_API)]
+        {
+            // SAFETY: `self.dev` is valid, and its DMA configuration ours to change (type
+            // invariant); the function takes the IOMMU core's probe lock for the fields it
+            // writes.
+            to_result(unsafe {
+                bindings::iommu_set_iova_window(self.dev.as_raw(), *window.start(), *window.end())
+            })
+        }
+        // As the C stub: without the IOMMU core, nothing can confine a device.
+        #[cfg(not(CONFIG_IOMMU_API))]
+        Err(ENODEV)
     }
 }

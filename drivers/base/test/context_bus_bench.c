@@ -547,8 +547,9 @@ static void context_bus_bench_latency(struct kunit *test)
 
 	/* The floor step by step: the IOMMU core's notifier and the rest. */
 	for (j = 0; j < ARRAY_SIZE(bench_split_nb); j++) {
-		KUNIT_ASSERT_EQ(test, 0, bus_register_notifier(&platform_bus_type,
-								&bench_split_nb[j]));
+		int ret = bus_register_notifier(&platform_bus_type, &bench_split_nb[j]);
+
+		KUNIT_ASSERT_EQ(test, 0, ret);
 		KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, bench_split_unregister,
 								   &bench_split_nb[j]));
 	}
@@ -563,17 +564,22 @@ static void context_bus_bench_latency(struct kunit *test)
 		device_set_node(&pdev->dev,
 				of_fwnode_handle(of_node_get(b.floor_node[BENCH_SLOT_A])));
 		bench_split_dev = &pdev->dev;
+		memset(bench_split_t, 0, sizeof(bench_split_t));
 		t0 = ktime_get_ns();
 		KUNIT_ASSERT_EQ(test, 0, platform_device_add(pdev));
 		t1 = ktime_get_ns();
 		memcpy(add, bench_split_t, sizeof(add));
+		/* Both notifiers fired, in order, within the add. */
+		KUNIT_ASSERT_TRUE(test, t0 <= add[0] && add[0] <= add[1] && add[1] <= t1);
 		KUNIT_ASSERT_TRUE(test, device_iommu_mapped(&pdev->dev));
+		memset(bench_split_t, 0, sizeof(bench_split_t));
 		split[0][i] = t1 - t0 - (add[1] - add[0]);
 		split[1][i] = add[1] - add[0];
 		t0 = ktime_get_ns();
 		platform_device_unregister(pdev);
 		t1 = ktime_get_ns();
 		memcpy(del, bench_split_t, sizeof(del));
+		KUNIT_ASSERT_TRUE(test, t0 <= del[0] && del[0] <= del[1] && del[1] <= t1);
 		split[2][i] = del[1] - del[0];
 		split[3][i] = t1 - t0 - (del[1] - del[0]);
 	}
