@@ -138,11 +138,6 @@ impl Context {
             && self.ranges[..] == other.ranges[..]
     }
 
-    /// Whether the device may use only part of its IOVA space.
-    fn confined(&self) -> bool {
-        self.iova_size != 0 || !self.ranges.is_empty()
-    }
-
     /// The window's addresses; `None` for no window.
     fn window(&self) -> Option<RangeInclusive<u64>> {
         (self.iova_size != 0).then(|| self.iova_start..=self.iova_start + (self.iova_size - 1))
@@ -396,16 +391,6 @@ impl<'a> Request<'a> {
                     ctx.iova_size
                 ));
             }
-            e if e == EBUSY.to_errno() => {
-                return Err(refuse!(
-                    parent,
-                    fn_id,
-                    EBUSY,
-                    "IOVA window {:#x}+{:#x} is not the one its IOMMU group has",
-                    ctx.iova_start,
-                    ctx.iova_size
-                ));
-            }
             e if e == ENOMEM.to_errno() => return Err(ENOMEM),
             e => {
                 return Err(refuse!(
@@ -475,17 +460,8 @@ impl<'a> Request<'a> {
             return Err(refuse!(parent, fn_id, ENODEV, "no IOMMU domain"));
         };
         let identity = domain.is_identity();
+        // The IOMMU core never gives a device with a window or `iommu-ranges` an identity domain.
         if identity {
-            // The IOMMU core gives a confined device a DMA domain; checked all the same, since
-            // this is the domain its DMA will use.
-            if ctx.confined() {
-                return Err(refuse!(
-                    parent,
-                    fn_id,
-                    ENODEV,
-                    "an identity domain cannot hold an IOVA window"
-                ));
-            }
             if !ctx.allow_identity {
                 return Err(refuse!(
                     parent,

@@ -52,6 +52,17 @@ static struct device_node *ranges_node(struct kunit *test, struct of_changeset *
 	return np;
 }
 
+/* Add @name below the root, a node of no bus whose children count in 2 + 2 cells. */
+static struct device_node *ranges_box(struct kunit *test, struct of_changeset *ocs,
+				      const char *name)
+{
+	struct device_node *box = ranges_node(test, ocs, of_root, name, NULL, 0);
+
+	KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_u32(ocs, box, "#address-cells", 2));
+	KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_u32(ocs, box, "#size-cells", 2));
+	return box;
+}
+
 struct ranges_bad {
 	const char *name;
 	u32 address_cells, size_cells;
@@ -112,9 +123,7 @@ static void of_iommu_ranges_read_sorted(struct kunit *test)
 
 	ocs = of_changeset_create_kunit(test);
 	KUNIT_ASSERT_NOT_NULL(test, ocs);
-	box = ranges_node(test, ocs, of_root, "iommu-ranges-kunit-read", NULL, 0);
-	KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_u32(ocs, box, "#address-cells", 2));
-	KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_u32(ocs, box, "#size-cells", 2));
+	box = ranges_box(test, ocs, "iommu-ranges-kunit-read");
 	np = ranges_node(test, ocs, box, "dev", ranges_two, ARRAY_SIZE(ranges_two));
 	none = ranges_node(test, ocs, box, "none", NULL, 0);
 	KUNIT_ASSERT_EQ(test, 0, of_changeset_apply_kunit(test, ocs));
@@ -146,9 +155,7 @@ static void of_iommu_ranges_same(struct kunit *test)
 
 	ocs = of_changeset_create_kunit(test);
 	KUNIT_ASSERT_NOT_NULL(test, ocs);
-	box = ranges_node(test, ocs, of_root, "iommu-ranges-kunit-same", NULL, 0);
-	KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_u32(ocs, box, "#address-cells", 2));
-	KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_u32(ocs, box, "#size-cells", 2));
+	box = ranges_box(test, ocs, "iommu-ranges-kunit-same");
 	a = ranges_node(test, ocs, box, "a", ranges_two, ARRAY_SIZE(ranges_two));
 	b = ranges_node(test, ocs, box, "b", ranges_two, ARRAY_SIZE(ranges_two));
 	c = ranges_node(test, ocs, box, "c", swapped, ARRAY_SIZE(swapped));
