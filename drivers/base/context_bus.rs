@@ -5,8 +5,12 @@
 //! A context device stands for one IOMMU context of its parent: its own stream ID, IOMMU group
 //! and IOVA space, optionally limited to an IOVA window. Parent drivers create them at run time
 //! with `context_device_create()` (C, `include/linux/context_bus.h`) or
-//! `kernel::context_bus::ContextDevice::create()` (Rust) and use them directly with the DMA API;
-//! no driver ever binds to one.
+//! `kernel::context_bus::ContextDevice::create()` (Rust, through the C API) and use them directly
+//! with the DMA API; no driver ever binds to one.
+//!
+//! This file is the bus and its C API: the functions of `include/linux/context_bus.h` are
+//! defined here, with `#[export]` checking each against its C prototype, and exported to modules
+//! by `context_bus_exports.c`, which also defines `devm_context_device_create()` on top of them.
 //!
 //! The bus is registered at postcore level so that it exists before the IOMMU core registers its
 //! bus notifiers (`iommu_subsys_init()`, a subsys initcall): the IOMMU core then probes every new
@@ -14,16 +18,18 @@
 //!
 //! See `Documentation/driver-api/context-bus.rst`.
 
-use core::{cmp::Ordering, fmt::Write, ops::RangeInclusive};
+use core::{cmp::Ordering, fmt::Write, ops::RangeInclusive, ptr::NonNull};
 use kernel::{
+    // The C types of the C API's signatures; no C function is called from here.
+    bindings as c,
     bus::{self, DmaConfig, UeventEnv},
-    context_bus::{self, Info},
     device::{
-        attribute::{Attribute, AttributeList, Group, GroupList, Show},
+        attribute::{Attribute, AttributeGroup, AttributeList, GroupList, Show},
         dynamic, Device,
     },
-    iommu::group::{self as iommu_group, DefaultDomainUse},
-    new_mutex, of,
+    iommu::group::{DmaDomainClaim, Group},
+    new_mutex,
+    of,
     prelude::*,
     rbtree::{RBTree, RBTreeNode},
     str::{CString, Formatter},
@@ -107,9 +113,9 @@ struct Context {
     /// Result of the last [`ContextBus::dma_configure`], to tell "IOMMU not probed yet" from
     /// "no IOMMU".
     configure_err: Atomic<i32>,
-    /// The device's use of its group's default domain, from its creation to its destruction.
+    /// The device's claim on its group's default domain, from its creation to its destruction.
     #[pin]
-    claim: Mutex<Option<DefaultDomainUse>>,
+    claim: Mutex<Option<DmaDomainClaim>>,
     /// The device's name, its key in [`CONTEXTS`].
     name: Name,
     /// The node that describes the IOMMU context.
@@ -142,6 +148,24 @@ impl Context {
     fn window(&self) -> Option<RangeInclusive<u64>> {
         (self.iova_size != 0).then(|| self.iova_start..=self.iova_start + (self.iova_size - 1))
     }
+}
+
+/// Flags of `struct context_device_info`.
+const ALLOW_IDENTITY: u32 = c::CONTEXT_DEVICE_ALLOW_IDENTITY;
+const SHARE_GROUP: u32 = c::CONTEXT_DEVICE_SHARE_GROUP;
+
+/// What `context_device_create()` is asked for, `struct context_device_info`: the pointers
+/// checked for NULL.
+struct Info<'a> {
+    np: Option<&'a of::Node>,
+    /// `None` for the default name.
+    name: Option<&'a CStr>,
+    fn_id: u32,
+    dma_mask: u64,
+    iova_start: u64,
+    /// 0 for no window.
+    iova_size: u64,
+    flags: u32,
 }
 
 /// The checked content of a `struct context_device_info`.
@@ -184,7 +208,7 @@ impl<'a> Request<'a> {
         if info.dma_mask == 0 {
             return Err(refuse!(parent, fn_id, EINVAL, "DMA mask is 0"));
         }
-        if info.flags & !(context_bus::ALLOW_IDENTITY | context_bus::SHARE_GROUP) != 0 {
+        if info.flags & !(ALLOW_IDENTITY | SHARE_GROUP) != 0 {
             return Err(refuse!(
                 parent,
                 fn_id,
@@ -232,7 +256,7 @@ impl<'a> Request<'a> {
                     ));
                 }
                 Ok(None) => return Err(refuse!(parent, fn_id, ENXIO, "not covered by iommu-map")),
-                Ok(Some(_iommu)) => (),
+                Ok(Some(_translated)) => (),
             }
         } else if !np.property_present(c"iommus") {
             return Err(refuse!(
@@ -301,8 +325,8 @@ impl<'a> Request<'a> {
             np,
             name: Name(name),
             uses_map,
-            allow_identity: info.flags & context_bus::ALLOW_IDENTITY != 0,
-            share_group: info.flags & context_bus::SHARE_GROUP != 0,
+            allow_identity: info.flags & ALLOW_IDENTITY != 0,
+            share_group: info.flags & SHARE_GROUP != 0,
             fn_id,
             dma_mask: info.dma_mask,
             iova_start,
@@ -336,7 +360,10 @@ impl<'a> Request<'a> {
             ranges: self.ranges,
         }? Error);
         // From here on dropping `new` frees everything through the device's release.
-        let new = dynamic::Builder::new(&CONTEXT_TYPE, &context_device_bus_type, parent, ctx)?;
+        // SAFETY: `CONTEXT_TYPE` and the bus type are statics of built-in code (the bus cannot be
+        // a module), never freed.
+        let new =
+            unsafe { dynamic::Builder::new(&CONTEXT_TYPE, &context_device_bus_type, parent, ctx) }?;
 
         let mut names = CONTEXTS.lock();
         let Some(names) = names.as_mut() else {
@@ -367,12 +394,12 @@ impl<'a> Request<'a> {
         Ok(added.announce())
     }
 
-    /// Claims the device's IOMMU group for the DMA API, then checks the context under the
-    /// claim; releases the claim on refusal.
+    /// Checks the device's IOMMU group, then claims its default domain for the DMA API, which
+    /// the IOMMU core grants only if it translates the device's DMA within its window.
     ///
     /// Under the claim the group's domain cannot change: a write to
     /// `/sys/kernel/iommu_groups/N/type` is refused while the group has an owner.
-    fn claim_iommu(parent: &Device, added: &dynamic::Added<Context>) -> Result<DefaultDomainUse> {
+    fn claim_iommu(parent: &Device, added: &dynamic::Added<Context>) -> Result<DmaDomainClaim> {
         let (ctx, dev) = (added.data(), added.device());
         let fn_id = ctx.fn_id;
 
@@ -403,7 +430,7 @@ impl<'a> Request<'a> {
             }
         }
         // The group is set by the IOMMU core's probe and stays until `device_del()`.
-        let Some(group) = iommu_group::Group::of(dev) else {
+        let Some(group) = Group::of(dev) else {
             return Err(refuse!(
                 parent,
                 fn_id,
@@ -411,33 +438,9 @@ impl<'a> Request<'a> {
                 "not behind an IOMMU: no IOMMU driver took the device"
             ));
         };
-        // Dropping the claim on refusal gives it back.
-        let claim = DefaultDomainUse::new(dev).map_err(|e| {
-            refuse!(
-                parent,
-                fn_id,
-                e,
-                "cannot claim the IOMMU group's default domain: {:?}",
-                e
-            )
-        })?;
-        Self::check_iommu(parent, ctx, dev, &group, &claim)?;
-        Ok(claim)
-    }
-
-    /// The checks that need the IOMMU core to have probed the device, made under the claim.
-    fn check_iommu(
-        parent: &Device,
-        ctx: &Context,
-        dev: &Device,
-        group: &iommu_group::Group,
-        claim: &DefaultDomainUse,
-    ) -> Result {
-        let fn_id = ctx.fn_id;
         // One context per group: a group has one domain and one IOVA space, so a device in it
         // is isolated from none of the others. Only context devices that all accept it, with
-        // the same window, may share one. Checked first: dma-iommu refuses a device whose
-        // window is not its group's, which would read as "no DMA through the IOMMU" below.
+        // the same window, may share one.
         let clash = group.find_device(|other| {
             !core::ptr::eq(other, dev)
                 && match CONTEXT_TYPE.data(other) {
@@ -456,104 +459,18 @@ impl<'a> Request<'a> {
                 other.name()
             ));
         }
-        let Some(domain) = claim.domain() else {
-            return Err(refuse!(parent, fn_id, ENODEV, "no IOMMU domain"));
-        };
-        let identity = domain.is_identity();
-        // The IOMMU core never gives a device with a window or `iommu-ranges` an identity domain.
-        if identity {
-            if !ctx.allow_identity {
-                return Err(refuse!(
-                    parent,
-                    fn_id,
-                    ENODEV,
-                    "identity domain: DMA would not be translated"
-                ));
-            }
-        } else if !domain.is_dma_api() {
-            return Err(refuse!(parent, fn_id, ENODEV, "no IOMMU DMA domain"));
-        }
-        if let Some(window) = ctx.window() {
-            let aperture = domain.aperture();
-            if window.start() < aperture.start() || window.end() > aperture.end() {
-                return Err(refuse!(
-                    parent,
-                    fn_id,
-                    ERANGE,
-                    "IOVA window {:#x}-{:#x} is outside the IOMMU aperture {:#x}-{:#x}",
-                    window.start(),
-                    window.end(),
-                    aperture.start(),
-                    aperture.end()
-                ));
-            }
-            let Some(granule) = domain.granule() else {
-                return Err(refuse!(
-                    parent,
-                    fn_id,
-                    ENODEV,
-                    "IOMMU domain has no page size"
-                ));
-            };
-            if (ctx.iova_start | ctx.iova_size) & (granule - 1) != 0 {
-                return Err(refuse!(
-                    parent,
-                    fn_id,
-                    EINVAL,
-                    "IOVA window {:#x}+{:#x} is not aligned to the IOVA granule {:#x}",
-                    ctx.iova_start,
-                    ctx.iova_size,
-                    granule
-                ));
-            }
-        }
-        if !ctx.ranges.is_empty() {
-            let aperture = domain.aperture();
-            let Some(granule) = domain.granule() else {
-                return Err(refuse!(
-                    parent,
-                    fn_id,
-                    ENODEV,
-                    "IOMMU domain has no page size"
-                ));
-            };
-            for range in &ctx.ranges {
-                if range.start() < aperture.start() || range.end() > aperture.end() {
-                    return Err(refuse!(
-                        parent,
-                        fn_id,
-                        ERANGE,
-                        "iommu-ranges {:#x}-{:#x} is outside the IOMMU aperture {:#x}-{:#x}",
-                        range.start(),
-                        range.end(),
-                        aperture.start(),
-                        aperture.end()
-                    ));
-                }
-                // The reserved regions around an unaligned range would take part of it.
-                if (range.start() | range.end().wrapping_add(1)) & (granule - 1) != 0 {
-                    return Err(refuse!(
-                        parent,
-                        fn_id,
-                        EINVAL,
-                        "iommu-ranges {:#x}-{:#x} is not aligned to the IOVA granule {:#x}",
-                        range.start(),
-                        range.end(),
-                        granule
-                    ));
-                }
-            }
-        }
-        if !identity && !claim.dma_iommu() {
-            return Err(refuse!(
+        // The IOMMU core checks the domain under the group's mutex, and logs against the device
+        // why it refuses: a domain that does not translate, a window or `iommu-ranges` outside
+        // its aperture or not aligned to its granule.
+        DmaDomainClaim::new(added, ctx.allow_identity).map_err(|e| {
+            refuse!(
                 parent,
                 fn_id,
-                ENODEV,
-                "DMA does not go through the IOMMU"
-            ));
-        }
-
-        Ok(())
+                e,
+                "the IOMMU core refuses its DMA domain: {:?}",
+                e
+            )
+        })
     }
 }
 
@@ -562,6 +479,10 @@ fn name_str(name: &Name) -> &str {
 }
 
 impl bus::Operations for ContextBus {
+    fn bus() -> &'static bus::Type<Self> {
+        &context_device_bus_type
+    }
+
     /// No driver binds to a context device.
     fn match_driver(_dev: &Device, _driver: &CStr) -> bool {
         false
@@ -645,48 +566,95 @@ static IOVA_START: Attribute = Attribute::read_only::<IovaStart>(c"iova_start");
 static IOVA_SIZE: Attribute = Attribute::read_only::<IovaSize>(c"iova_size");
 static ATTRS: AttributeList<4> =
     AttributeList::new([Some(&FN_ID), Some(&IOVA_START), Some(&IOVA_SIZE), None]);
-static GROUP: Group = Group::new(&ATTRS);
+static GROUP: AttributeGroup = AttributeGroup::new(&ATTRS);
 static DEV_GROUPS: GroupList<2> = GroupList::new([Some(&GROUP), None]);
 
-/// The bus behind the C API.
-struct Bus;
+/// Destroys a context device made by [`Request::create`].
+fn destroy(cdev: dynamic::Added<Context>) {
+    let dev = {
+        // The name is given back together with the sysfs entries that carry it.
+        let mut names = CONTEXTS.lock();
+        if let Some(names) = names.as_mut() {
+            names.remove(&cdev.data().name);
+        }
+        // Given back before the device leaves its group.
+        drop(cdev.data().claim.lock().take());
+        cdev.delete()
+    };
+    // Drops the creator's reference, outside the lock.
+    drop(dev);
+}
 
-impl context_bus::Provider for Bus {
-    type Data = Context;
-
-    fn device_type() -> &'static dynamic::Type<Context> {
-        &CONTEXT_TYPE
-    }
-
-    fn create(parent: Option<&Device>, info: Option<&Info<'_>>) -> Result<dynamic::Added<Context>> {
-        let Some(parent) = parent else {
-            pr_err!("context_device_create(): no parent device\n");
-            return Err(EINVAL);
-        };
-        let Some(info) = info else {
-            dev_err!(parent, "context device: no info\n");
-            return Err(EINVAL);
-        };
-        Request::new(parent, info)?.create()
-    }
-
-    fn destroy(cdev: dynamic::Added<Context>) {
-        let dev = {
-            // The name is given back together with the sysfs entries that carry it.
-            let mut names = CONTEXTS.lock();
-            if let Some(names) = names.as_mut() {
-                names.remove(&cdev.data().name);
-            }
-            // Given back before the device leaves its group.
-            drop(cdev.data().claim.lock().take());
-            cdev.delete()
-        };
-        // Drops the creator's reference, outside the lock.
-        drop(dev);
+/// C API: see `include/linux/context_bus.h`.
+///
+/// # Safety
+///
+/// `parent` and `info` must be NULL or valid for the call; a non-NULL `info->np` must be a node
+/// referenced for the call, and a non-NULL `info->name` a NUL-terminated string.
+#[export]
+pub unsafe extern "C" fn context_device_create(
+    parent: *mut c::device,
+    info: *const c::context_device_info,
+) -> *mut c::context_device {
+    // SAFETY: `parent`, `info`, and the node and the name `info` points to, are NULL or valid for
+    // the call (caller); the references made here do not outlive it.
+    let (parent, info): (Option<&Device>, _) = unsafe {
+        (
+            NonNull::new(parent).map(|parent| Device::from_raw(parent.as_ptr())),
+            info.as_ref().map(|info| Info {
+                np: NonNull::new(info.np).map(|np| of::Node::from_raw(np.as_ptr())),
+                name: NonNull::new(info.name.cast_mut())
+                    .map(|name| CStr::from_char_ptr(name.as_ptr())),
+                fn_id: info.fn_id,
+                dma_mask: info.dma_mask,
+                iova_start: info.iova_start,
+                iova_size: info.iova_size,
+                flags: info.flags,
+            }),
+        )
+    };
+    let Some(parent) = parent else {
+        pr_err!("context_device_create(): no parent device\n");
+        return EINVAL.to_ptr();
+    };
+    let Some(info) = info else {
+        dev_err!(parent, "context device: no info\n");
+        return EINVAL.to_ptr();
+    };
+    match Request::new(parent, &info).and_then(Request::create) {
+        // C sees a context device as its `dev`, the first field of `struct context_device`.
+        Ok(cdev) => cdev.into_raw().as_ptr().cast(),
+        Err(e) => e.to_ptr(),
     }
 }
 
-kernel::context_bus_c_api!(Bus);
+/// C API: see `include/linux/context_bus.h`.
+///
+/// # Safety
+///
+/// `cdev` must be NULL or a device from `context_device_create()` not destroyed yet.
+#[export]
+pub unsafe extern "C" fn context_device_destroy(cdev: *mut c::context_device) {
+    let Some(dev) = NonNull::new(cdev.cast()) else {
+        return;
+    };
+    // SAFETY: `dev` is a live device that `context_device_create()` gave up through
+    // `Added::into_raw()`, given back once (caller).
+    if let Some(cdev) = unsafe { dynamic::Added::from_raw(&CONTEXT_TYPE, dev) } {
+        destroy(cdev);
+    }
+}
+
+/// C API: see `include/linux/context_bus.h`.
+///
+/// # Safety
+///
+/// `dev` must be a valid device.
+#[export]
+pub unsafe extern "C" fn dev_is_context_device(dev: *const c::device) -> bool {
+    // SAFETY: `dev` is a valid device (caller), for the call.
+    CONTEXT_TYPE.owns(unsafe { Device::from_raw(dev.cast_mut()) })
+}
 
 fn context_bus_init() -> Result {
     // SAFETY: Called once, before anything can take the lock.

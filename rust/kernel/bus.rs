@@ -15,6 +15,10 @@ use crate::{
     error::{from_result, to_result},
     ffi::{c_char, c_int},
     prelude::*,
+    sync::{
+        atomic::{Acquire, Atomic, Release},
+        lock::{mutex::MutexBackend, Backend},
+    },
     types::Opaque,
 };
 use core::{fmt, marker::PhantomData, ops::RangeInclusive};
@@ -24,6 +28,11 @@ use core::{fmt, marker::PhantomData, ops::RangeInclusive};
 /// Each is called by the driver core (or the IOMMU core) for a device on the bus. The defaults
 /// do what the driver core does for a bus without the callback.
 pub trait Operations: 'static {
+    /// Returns the bus these are the callbacks of: the one `static` [`Type`] of `Self`.
+    fn bus() -> &'static Type<Self>
+    where
+        Self: Sized;
+
     /// Returns whether a driver named `driver` may bind to `dev` (`match`). By default every
     /// driver of the bus matches every device.
     fn match_driver(_dev: &Device, _driver: &CStr) -> bool {
@@ -38,8 +47,9 @@ pub trait Operations: 'static {
     /// Sets up the DMA of `dev`: its IOMMU, its addressable ranges (`dma_configure`).
     ///
     /// Called before a driver probes the device, and by the IOMMU core when it probes a device
-    /// that has none. Calls for devices of Rust buses are serialised, so `config` may change the
-    /// device's DMA configuration. By default nothing is configured.
+    /// that has none; only for a device on [`Operations::bus`] (the trampoline refuses others
+    /// with `ENODEV`). The calls of one bus are serialised, so `config` may change the device's
+    /// DMA configuration. By default nothing is configured.
     fn dma_configure(_dev: &Device, _config: &mut DmaConfig<'_>) -> Result {
         Ok(())
     }
@@ -49,7 +59,9 @@ pub trait Operations: 'static {
 ///
 /// # Invariants
 ///
-/// `self.0` is a `bus_type` whose callbacks are the trampolines of `T`; it never changes.
+/// `self.raw` is a `bus_type` whose callbacks are the trampolines of `T`; it never changes.
+/// `self.dma_config_lock` is initialised once `self.registered` is 1, which [`Type::register`] sets
+/// before the bus is registered.
 ///
 /// # Examples
 ///
@@ -59,6 +71,10 @@ pub trait Operations: 'static {
 /// struct Widgets;
 ///
 /// impl bus::Operations for Widgets {
+///     fn bus() -> &'static bus::Type<Self> {
+///         &WIDGET_BUS
+///     }
+///
 ///     fn match_driver(_dev: &Device, driver: &CStr) -> bool {
 ///         driver.to_bytes().starts_with(b"widget")
 ///     }
@@ -82,8 +98,13 @@ pub trait Operations: 'static {
 /// use kernel::bus;
 ///
 /// struct Widgets;
-/// impl bus::Operations for Widgets {}
+/// impl bus::Operations for Widgets {
+///     fn bus() -> &'static bus::Type<Self> {
+///         &OTHER_BUS
+///     }
+/// }
 ///
+/// static OTHER_BUS: bus::Type<Widgets> = bus::Type::new(c"other");
 /// const WIDGET_BUS: bus::Type<Widgets> = bus::Type::new(c"widget");
 ///
 /// fn widget_bus() -> &'static bus::Type<Widgets> {
@@ -91,32 +112,44 @@ pub trait Operations: 'static {
 ///     &WIDGET_BUS
 /// }
 /// ```
-#[repr(transparent)]
-pub struct Type<T: Operations>(Opaque<bindings::bus_type>, PhantomData<fn() -> T>);
+#[repr(C)]
+pub struct Type<T: Operations> {
+    raw: Opaque<bindings::bus_type>,
+    /// Serialises [`Operations::dma_configure`] for the bus's devices: the driver core (before a
+    /// probe) and the IOMMU core (when it probes a device) may call it at the same time.
+    dma_config_lock: Opaque<bindings::mutex>,
+    /// Set by [`Type::register`] once the lock is initialised.
+    registered: Atomic<i32>,
+    _ops: PhantomData<fn() -> T>,
+}
 
 // SAFETY: The `bus_type` is never changed after its constant initialisation (type invariant), and
 // the driver core only reads it: it keeps a bus's mutable state in a `subsys_private` of its own.
+// The mutex is made to be shared between threads.
 unsafe impl<T: Operations> Sync for Type<T> {}
 
 impl<T: Operations> Type<T> {
     /// Makes a bus type named `name` (the directory in `/sys/bus`).
     pub const fn new(name: &'static CStr) -> Self {
-        // INVARIANT: The callbacks are the trampolines of `T`.
-        Self(
-            Opaque::new(bindings::bus_type {
+        // INVARIANT: The callbacks are the trampolines of `T`; `register()` initialises the lock.
+        Self {
+            raw: Opaque::new(bindings::bus_type {
                 name: crate::str::as_char_ptr_in_const_context(name),
                 match_: Some(match_callback::<T>),
                 uevent: Some(uevent_callback::<T>),
                 dma_configure: Some(dma_configure_callback::<T>),
                 ..pin_init::zeroed()
             }),
-            PhantomData,
-        )
+            dma_config_lock: Opaque::uninit(),
+            registered: Atomic::new(0),
+            _ops: PhantomData,
+        }
     }
 
     /// Returns the raw `struct bus_type` pointer.
+    #[inline]
     pub fn as_raw(&self) -> *const bindings::bus_type {
-        self.0.get()
+        self.raw.get()
     }
 
     /// Registers the bus with the driver core (`bus_register()`).
@@ -130,11 +163,46 @@ impl<T: Operations> Type<T> {
     /// statics go at `rmmod`, while the driver core would still point to them). It must be
     /// registered once.
     pub unsafe fn register(&'static self) -> Result {
-        // SAFETY: `self.0` is a valid bus type that is never freed (caller), registered once.
+        let key = crate::static_lock_class!();
+        // SAFETY: The lock is initialised once, here, before the bus is registered, so before the
+        // bus has a device whose `dma_configure` could take it; the name and the key are statics.
+        unsafe {
+            MutexBackend::init(
+                self.dma_config_lock.get(),
+                c"bus::Type::dma_config_lock".as_char_ptr(),
+                key.as_ptr(),
+            )
+        };
+        // INVARIANT: The lock is initialised.
+        self.registered.store(1, Release);
+        // SAFETY: `self.raw` is a valid bus type that is never freed (caller), registered once.
         to_result(unsafe { bindings::bus_register(self.as_raw()) })
     }
 
     /// Returns whether `dev` is on this bus.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use kernel::{bus, device::{Bound, Device}, faux, prelude::*};
+    ///
+    /// struct Widgets;
+    /// impl bus::Operations for Widgets {
+    ///     fn bus() -> &'static bus::Type<Self> {
+    ///         &WIDGET_BUS
+    ///     }
+    /// }
+    ///
+    /// static WIDGET_BUS: bus::Type<Widgets> = bus::Type::new(c"widget");
+    ///
+    /// // A faux device is on the faux bus, not on the widget bus.
+    /// let reg = faux::Registration::new(c"bus-contains-doctest", None)?;
+    /// let dev: &faux::Device<Bound> = reg.as_ref();
+    /// let dev: &Device<Bound> = dev.as_ref();
+    /// assert!(!WIDGET_BUS.contains(dev));
+    /// # Ok::<(), Error>(())
+    /// ```
+    #[inline]
     pub fn contains(&self, dev: &Device) -> bool {
         // SAFETY: `dev` is a valid device; its `bus` is set before it is added and stays.
         core::ptr::eq(unsafe { (*dev.as_raw()).bus }, self.as_raw())
@@ -165,30 +233,26 @@ unsafe extern "C" fn uevent_callback<T: Operations>(
     from_result(|| T::uevent(dev, env).map(|()| 0))
 }
 
-kernel::sync::global_lock! {
-    // SAFETY: Initialised by `bus_init()` at the pure initcall level, before any bus is
-    // registered (core level at the earliest), so before any device of a Rust bus exists.
-    unsafe(uninit) static DMA_CONFIG_LOCK: Mutex<()> = ();
-}
-
-fn bus_init() -> Result {
-    // SAFETY: Called once, by the initcall, before anything can take the lock.
-    unsafe { DMA_CONFIG_LOCK.init() };
-    Ok(())
-}
-
-crate::initcall!(pure, bus_init);
-
 unsafe extern "C" fn dma_configure_callback<T: Operations>(dev: *mut bindings::device) -> c_int {
     // SAFETY: The driver core or the IOMMU core passes a valid device, kept for the call.
     let dev = unsafe { Device::from_raw(dev) };
-    let _guard = DMA_CONFIG_LOCK.lock();
-    // INVARIANT: In `dma_configure`, under `DMA_CONFIG_LOCK`.
+    let bus = T::bus();
+    // Only the bus's own devices are configured, once the bus is registered.
+    if !bus.contains(dev) || bus.registered.load(Acquire) == 0 {
+        return ENODEV.to_errno();
+    }
+    let lock = bus.dma_config_lock.get();
+    // SAFETY: The lock is initialised: `registered` is set (type invariant of `Type`).
+    let state = unsafe { MutexBackend::lock(lock) };
+    // INVARIANT: In `dma_configure`, under the bus's lock.
     let mut config = DmaConfig {
         dev,
         _not_send: PhantomData,
     };
-    from_result(|| T::dma_configure(dev, &mut config).map(|()| 0))
+    let ret = from_result(|| T::dma_configure(dev, &mut config).map(|()| 0));
+    // SAFETY: Taken above, by this thread.
+    unsafe { MutexBackend::unlock(lock, &state) };
+    ret
 }
 
 /// The environment of a uevent being built, `struct kobj_uevent_env`.
@@ -204,7 +268,13 @@ unsafe extern "C" fn dma_configure_callback<T: Operations>(dev: *mut bindings::d
 ///
 /// struct Widgets;
 ///
+/// static WIDGET_BUS: bus::Type<Widgets> = bus::Type::new(c"widget");
+///
 /// impl bus::Operations for Widgets {
+///     fn bus() -> &'static bus::Type<Self> {
+///         &WIDGET_BUS
+///     }
+///
 ///     fn uevent(dev: &Device, env: &mut bus::UeventEnv) -> Result {
 ///         env.add_var(fmt!("WIDGET_NAME={}", dev.name()))
 ///     }
@@ -234,10 +304,10 @@ impl UeventEnv {
 ///
 /// # Invariants
 ///
-/// Exists only during an [`Operations::dma_configure`] call for `dev`, under `DMA_CONFIG_LOCK`:
-/// no other Rust bus callback changes a device's DMA configuration concurrently, and the device
-/// is not used for DMA yet (the driver core configures DMA before probing a driver; the IOMMU
-/// core before the device's first use).
+/// Exists only during an [`Operations::dma_configure`] call for `dev`, under its bus's lock: no
+/// other `dma_configure` call of the bus changes the device's DMA configuration concurrently, and
+/// the device is not used for DMA yet (the driver core configures DMA before probing a driver;
+/// the IOMMU core before the device's first use).
 ///
 /// # Examples
 ///
@@ -246,7 +316,13 @@ impl UeventEnv {
 ///
 /// struct Widgets;
 ///
+/// static WIDGET_BUS: bus::Type<Widgets> = bus::Type::new(c"widget");
+///
 /// impl bus::Operations for Widgets {
+///     fn bus() -> &'static bus::Type<Self> {
+///         &WIDGET_BUS
+///     }
+///
 ///     // Each widget may only use the first 4 GiB of IOVA.
 ///     fn dma_configure(_dev: &Device, config: &mut bus::DmaConfig<'_>) -> Result {
 ///         config.set_iova_window(0..=u64::from(u32::MAX))

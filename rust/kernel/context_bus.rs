@@ -4,24 +4,32 @@
 //!
 //! A context device stands for one IOMMU context of its parent: its own stream ID, IOMMU group
 //! and IOVA space, optionally limited to an IOVA window. A driver whose hardware has several DMA
-//! streams creates one per stream while it probes, and uses it with the DMA API like any device;
-//! no driver binds to it.
+//! streams creates one per stream while it probes, and uses it for DMA; no driver binds to it.
+//!
+//! This module is the users' side of the context device bus (`drivers/base/context_bus.rs`),
+//! through its C API.
 //!
 //! C header: [`include/linux/context_bus.h`](srctree/include/linux/context_bus.h)
 //!
 //! See also `Documentation/driver-api/context-bus.rst`.
 //!
-//! A context device is never bound to a driver: it is not a [`Bound`] device. What its creator
-//! may do with it is tied to the [`Registration`] that owns it instead: DMA memory allocated for
-//! it through the registration borrows the registration, so that it is freed while the device is
-//! still attached to its IOMMU context.
+//! # Lifetime
+//!
+//! A context device lives until its creator destroys it, by dropping its [`Registration`]. It may
+//! outlive its parent's binding: it holds a reference to its parent, and DMA through it keeps
+//! going through its IOMMU context until it is destroyed.
+//!
+//! A context device is never bound to a driver, so it is not a [`Bound`] device. What is true of
+//! it instead is that it is attached to its IOMMU context for as long as its registration lives:
+//! [`Attached`] says so, and the DMA memory and mappings made through it borrow the registration,
+//! so that they go before the device leaves its IOMMU context.
 
 use crate::{
+    alloc::flags::__GFP_ZERO,
     bindings,
-    device::{self, dynamic, property::FwNode, Bound},
-    dma::{Coherent, DmaMask},
-    error::from_err_ptr,
-    ffi::c_void,
+    device::{self, property::FwNode, Bound},
+    dma::{DataDirection, DmaAddress, DmaMask},
+    error::{from_err_ptr, to_result},
     of,
     prelude::*,
     sync::aref::AlwaysRefCounted,
@@ -30,46 +38,97 @@ use crate::{
 };
 use core::{
     marker::PhantomData,
-    ops::{Deref, Range},
+    ops::{BitOr, Deref, Range},
     ptr::{self, NonNull},
 };
 
+// C sees a context device as its `dev`: the pointers are the same.
+const _: () = assert!(core::mem::offset_of!(bindings::context_device, dev) == 0);
+
 /// A device on the context device bus: one IOMMU context of its parent.
 ///
-/// Made with [`ContextDevice::create`], which hands out a [`Registration`] that owns it. The
-/// device derefs to [`device::Device`], so it serves wherever a device is expected; DMA memory
-/// for it is allocated through its [`Registration`].
+/// Made with [`ContextDevice::create`], which hands out a [`Registration`] that owns it. It serves
+/// wherever a device is expected through [`AsRef<device::Device>`].
 ///
 /// # Invariants
 ///
 /// `self.0` is a `struct context_device`, a device on the context device bus.
 #[repr(transparent)]
-pub struct ContextDevice<Ctx: device::DeviceContext = device::Normal>(
-    Opaque<bindings::context_device>,
-    PhantomData<Ctx>,
-);
+pub struct ContextDevice(Opaque<bindings::context_device>);
 
-impl<Ctx: device::DeviceContext> ContextDevice<Ctx> {
-    fn as_raw(&self) -> *mut bindings::context_device {
-        self.0.get()
+/// Flags of a context device's creation ([`Options::flags`]).
+///
+/// # Examples
+///
+/// ```
+/// use kernel::context_bus::Flags;
+///
+/// let flags = Flags::ALLOW_IDENTITY | Flags::SHARE_GROUP;
+/// assert!(flags.contains(Flags::SHARE_GROUP));
+/// assert!(!Flags::default().contains(Flags::ALLOW_IDENTITY));
+/// ```
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+pub struct Flags(u32);
+
+impl Flags {
+    /// Accept an IOMMU group whose domain is an identity (passthrough) one, as with
+    /// `iommu.passthrough=1`: DMA is then not translated, and the device isolated by nothing
+    /// (`CONTEXT_DEVICE_ALLOW_IDENTITY`). A device with a window gets a DMA domain regardless.
+    pub const ALLOW_IDENTITY: Flags = Flags(bindings::CONTEXT_DEVICE_ALLOW_IDENTITY);
+
+    /// Accept an IOMMU group shared with context devices that set this flag too and have the
+    /// same window (`CONTEXT_DEVICE_SHARE_GROUP`): they then share one IOVA space.
+    pub const SHARE_GROUP: Flags = Flags(bindings::CONTEXT_DEVICE_SHARE_GROUP);
+
+    /// Returns whether every flag of `other` is set in `self`.
+    #[inline]
+    pub const fn contains(self, other: Flags) -> bool {
+        self.0 & other.0 == other.0
     }
+}
+
+impl BitOr for Flags {
+    type Output = Flags;
+
+    #[inline]
+    fn bitor(self, other: Flags) -> Flags {
+        Flags(self.0 | other.0)
+    }
+}
+
+/// What [`ContextDevice::create_with`] takes beyond [`ContextDevice::create`]'s arguments.
+///
+/// # Examples
+///
+/// ```
+/// use kernel::context_bus::{Flags, Options};
+///
+/// let options = Options { name: Some(c"vpu:bank.secure"), flags: Flags::SHARE_GROUP };
+/// assert_eq!(Options::default().flags, Flags::default());
+/// # let _ = options;
+/// ```
+#[derive(Clone, Copy, Default)]
+pub struct Options<'a> {
+    /// The device's name; `None` for `<parent name>:ctx.<fn_id>`. It may not be empty nor hold a
+    /// `/`.
+    pub name: Option<&'a CStr>,
+    /// The creation's flags.
+    pub flags: Flags,
 }
 
 impl ContextDevice {
     /// Creates a context device for one IOMMU context of `parent`.
     ///
     /// `node` describes the context: either a node with an `iommu-map` (usually the parent's),
-    /// looked up with `fn_id`, or the context's own node with `iommus`. `dma_mask` becomes the
-    /// streaming and coherent DMA mask. `iova_window`, if given, is the only IOVA range the DMA
-    /// API hands out for the device; it must lie within `dma_mask` and be aligned to the IOVA
-    /// granule. An empty `iova_window` is refused with `EINVAL`.
+    /// looked up with `fn_id`, or the context's own node with `iommus` (and maybe
+    /// `iommu-ranges`). `dma_mask` becomes the streaming and coherent DMA mask. `iova_window`, if
+    /// given, is the only IOVA range the DMA API hands out for the device; it must lie within
+    /// `dma_mask` and be aligned to the IOVA granule. An empty `iova_window` is refused with
+    /// `EINVAL`.
     ///
     /// Returns once the device is fully usable: attached to its IOMMU, masks set, window
     /// reserved. Every refusal is logged against `parent`; the errors are those of
-    /// `context_device_create()`.
-    ///
-    /// The returned [`Registration`] borrows the bound parent, so it cannot outlive the parent's
-    /// binding; dropping it destroys the device.
+    /// `context_device_create()`. Dropping the [`Registration`] destroys the device.
     ///
     /// # Examples
     ///
@@ -82,7 +141,7 @@ impl ContextDevice {
     ///
     /// const MB: u64 = 1 << 20;
     ///
-    /// fn create_banks<'a>(parent: &'a Device<Bound>) -> Result<KVec<Registration<'a>>> {
+    /// fn create_banks(parent: &Device<Bound>) -> Result<KVec<Registration>> {
     ///     let node = parent.fwnode().ok_or(ENODEV)?;
     ///     let windows = [600 * MB..3500 * MB, 0..3500 * MB, 16 * MB..600 * MB];
     ///     let mut banks = KVec::new();
@@ -93,14 +152,57 @@ impl ContextDevice {
     ///     }
     ///     Ok(banks)
     /// }
+    /// # let _ = create_banks;
     /// ```
-    pub fn create<'a>(
-        parent: &'a device::Device<Bound>,
+    #[inline]
+    pub fn create(
+        parent: &device::Device<Bound>,
         node: &FwNode,
         fn_id: u32,
         dma_mask: DmaMask,
         iova_window: Option<Range<u64>>,
-    ) -> Result<Registration<'a>> {
+    ) -> Result<Registration> {
+        Self::create_with(
+            parent,
+            node,
+            fn_id,
+            dma_mask,
+            iova_window,
+            Options::default(),
+        )
+    }
+
+    /// Creates a context device as [`ContextDevice::create`] does, with a name or flags of the
+    /// caller's.
+    ///
+    /// # Examples
+    ///
+    /// Two banks on one stream, as where an IOMMU puts several streams in one group: they share
+    /// one IOVA space, so they must say so and have the same window.
+    ///
+    /// ```
+    /// use kernel::context_bus::{ContextDevice, Flags, Options, Registration};
+    /// use kernel::{device::{Bound, Device}, dma::DmaMask, prelude::*};
+    ///
+    /// fn shared_banks(parent: &Device<Bound>) -> Result<[Registration; 2]> {
+    ///     let node = parent.fwnode().ok_or(ENODEV)?;
+    ///     let create = |name: &CStr| {
+    ///         let options = Options { name: Some(name), flags: Flags::SHARE_GROUP };
+    ///         ContextDevice::create_with(parent, node, 0, DmaMask::new::<32>(),
+    ///                                    Some(0..1 << 30), options)
+    ///     };
+    ///     Ok([create(c"dsp:bank.0")?, create(c"dsp:bank.1")?])
+    /// }
+    /// # let _ = shared_banks;
+    /// ```
+    pub fn create_with(
+        parent: &device::Device<Bound>,
+        node: &FwNode,
+        fn_id: u32,
+        dma_mask: DmaMask,
+        iova_window: Option<Range<u64>>,
+        options: Options<'_>,
+    ) -> Result<Registration> {
         let np = of::Node::from_fwnode(node).ok_or(EINVAL)?;
         // An empty window is a mistake, not a request for none: `None` says that.
         let (iova_start, iova_size) = match iova_window {
@@ -110,51 +212,52 @@ impl ContextDevice {
         };
         let info = bindings::context_device_info {
             np: np.as_raw(),
-            name: ptr::null(),
+            name: options.name.map_or(ptr::null(), |name| name.as_char_ptr()),
             fn_id,
             dma_mask: dma_mask.value(),
             iova_start,
             iova_size,
-            flags: 0,
+            flags: options.flags.0,
         };
-        // SAFETY: `parent` is a valid, bound device and `info` a valid description whose node
-        // `np` is referenced for the call; the bus takes its own node reference.
+        // SAFETY: `parent` is a valid, bound device and `info` a valid description, whose node
+        // `np` is referenced and whose name, if any, is a NUL-terminated string, both for the
+        // call; the bus copies what it keeps.
         let cdev =
             from_err_ptr(unsafe { bindings::context_device_create(parent.as_raw(), &info) })?;
         Ok(Registration {
             // INVARIANT: `context_device_create()` returned a live context device.
             // SAFETY: Not an error pointer, hence not NULL.
             cdev: unsafe { NonNull::new_unchecked(cdev) },
-            _parent: PhantomData,
         })
+    }
+
+    /// Returns the raw `struct context_device` pointer, for C code that takes the device; its
+    /// `dev` is its first field.
+    #[inline]
+    pub fn as_raw(&self) -> *mut bindings::context_device {
+        self.0.get()
     }
 }
 
-impl<Ctx: device::DeviceContext> AsRef<device::Device<Ctx>> for ContextDevice<Ctx> {
-    fn as_ref(&self) -> &device::Device<Ctx> {
+impl AsRef<device::Device> for ContextDevice {
+    #[inline]
+    fn as_ref(&self) -> &device::Device {
         // SAFETY: By the type invariant `self.as_raw()` is a valid `struct context_device`.
         let dev = unsafe { &raw mut (*self.as_raw()).dev };
-        // SAFETY: `dev` points to a valid `struct device` in the same context as `self`.
+        // SAFETY: `dev` points to a valid `struct device`, as long as `self`.
         unsafe { device::Device::from_raw(dev) }
     }
 }
 
-// SAFETY: `ContextDevice` is a transparent wrapper of `struct context_device`, whose `dev` is at
-// the offset given.
-unsafe impl<Ctx: device::DeviceContext> device::AsBusDevice<Ctx> for ContextDevice<Ctx> {
-    const OFFSET: usize = core::mem::offset_of!(bindings::context_device, dev);
-}
-
-crate::impl_device_context_deref!(unsafe { ContextDevice });
-crate::impl_device_context_into_aref!(ContextDevice);
-
 // SAFETY: Instances of `ContextDevice` are always reference-counted through their `dev`.
 unsafe impl AlwaysRefCounted for ContextDevice {
+    #[inline]
     fn inc_ref(&self) {
         // SAFETY: The existence of a shared reference guarantees that the refcount is non-zero.
         unsafe { bindings::get_device(self.as_ref().as_raw()) };
     }
 
+    #[inline]
     unsafe fn dec_ref(obj: NonNull<Self>) {
         // SAFETY: `obj` is a valid context device, so `dev` is a valid `struct device`.
         let dev = unsafe { &raw mut (*obj.as_ref().as_raw()).dev };
@@ -163,19 +266,20 @@ unsafe impl AlwaysRefCounted for ContextDevice {
     }
 }
 
-impl<Ctx: device::DeviceContext> TryFrom<&device::Device<Ctx>> for &ContextDevice<Ctx> {
+impl<'a> TryFrom<&'a device::Device> for &'a ContextDevice {
     type Error = Error;
 
-    fn try_from(dev: &device::Device<Ctx>) -> Result<Self> {
+    /// Returns the context device `dev` is, or `EINVAL` for another device.
+    fn try_from(dev: &'a device::Device) -> Result<Self> {
         // SAFETY: `dev` is a valid device.
         if !unsafe { bindings::dev_is_context_device(dev.as_raw()) } {
             return Err(EINVAL);
         }
         // SAFETY: `dev` is the `dev` of a `struct context_device`.
         let cdev = unsafe { crate::container_of!(dev.as_raw(), bindings::context_device, dev) };
-        // SAFETY: `ContextDevice` is a transparent wrapper of `struct context_device`, and the
-        // device context is the one of `dev`.
-        Ok(unsafe { &*cdev.cast::<ContextDevice<Ctx>>() })
+        // SAFETY: `ContextDevice` is a transparent wrapper of `struct context_device`, valid as
+        // long as `dev`.
+        Ok(unsafe { &*cdev.cast::<ContextDevice>() })
     }
 }
 
@@ -188,18 +292,19 @@ unsafe impl Sync for ContextDevice {}
 
 /// Ownership of a context device: dropping it destroys the device.
 ///
-/// It borrows the bound parent it was created for, so the device goes before the parent is
-/// unbound; keep it in the parent driver's private data.
+/// It may be kept beyond the parent's binding (see the [module's documentation](self)); a
+/// parent driver usually keeps it in its private data.
 ///
 /// The registration derefs to the [`ContextDevice`] for what any device offers, but not to a
 /// [`Bound`] device: DMA memory made from a bound device holds only a reference to the device, so
 /// it could outlive the registration and be freed after the device has left its IOMMU context.
-/// DMA memory comes from the registration instead, and borrows it:
+/// DMA memory and mappings come from the registration instead ([`Registration::attached`]), and
+/// borrow it:
 ///
 /// ```compile_fail,E0505
 /// use kernel::{context_bus::Registration, prelude::*};
 ///
-/// fn keep_dma_beyond_the_device(reg: Registration<'_>) -> Result {
+/// fn keep_dma_beyond_the_device(reg: Registration) -> Result {
 ///     let buf = reg.dma_zeroed::<u64>(GFP_KERNEL)?;
 ///     // error[E0505]: cannot move out of `reg` because it is borrowed
 ///     drop(reg);
@@ -213,124 +318,105 @@ unsafe impl Sync for ContextDevice {}
 /// ```compile_fail,E0308
 /// use kernel::{context_bus::Registration, device::{Bound, Device}};
 ///
-/// fn bound<'a>(reg: &'a Registration<'_>) -> &'a Device<Bound> {
+/// fn bound(reg: &Registration) -> &Device<Bound> {
 ///     // error[E0308]: mismatched types: expected `&Device<Bound>`
 ///     reg
-/// }
-/// ```
-///
-/// nor outlive the parent it was created for:
-///
-/// ```compile_fail,E0515
-/// use kernel::{
-///     context_bus::{ContextDevice, Registration},
-///     device::{Bound, Device},
-///     dma::DmaMask,
-///     faux,
-///     prelude::*,
-/// };
-///
-/// fn forever() -> Result<Registration<'static>> {
-///     let parent = faux::Registration::new(c"short-lived-parent", None)?;
-///     let parent: &faux::Device<Bound> = parent.as_ref();
-///     let parent: &Device<Bound> = parent.as_ref();
-///     let node = parent.fwnode().ok_or(ENODEV)?;
-///     // error[E0515]: cannot return value referencing local variable `parent`
-///     ContextDevice::create(parent, node, 0, DmaMask::new::<32>(), None)
 /// }
 /// ```
 ///
 /// # Invariants
 ///
 /// `cdev` is a live context device made by `context_device_create()`, not destroyed yet.
-pub struct Registration<'a> {
+pub struct Registration {
     cdev: NonNull<bindings::context_device>,
-    _parent: PhantomData<&'a device::Device<Bound>>,
 }
 
-impl Registration<'_> {
-    /// Returns the device as bound, for the DMA API.
-    fn dma_device(&self) -> &device::Device<Bound> {
-        // SAFETY: `cdev` is live and attached to its IOMMU context until `self` is dropped (type
-        // invariant). No driver ever binds to a context device, so nothing unbinds it either:
-        // what `Bound` promises to the DMA API holds until `Drop` destroys the device. Every
-        // caller ties what it makes from the bound device to the lifetime of `&self`.
-        unsafe { self.deref().as_ref().as_bound() }
+impl Registration {
+    /// Returns the device, attached to its IOMMU context for as long as `self` is borrowed.
+    #[inline]
+    pub fn attached(&self) -> Attached<'_> {
+        // INVARIANT: The device is live until `self` is dropped (type invariant), which the
+        // borrow forbids; `context_device_create()` returned it attached to its IOMMU context,
+        // and only `context_device_destroy()` detaches it.
+        Attached { cdev: self }
     }
 
     /// Allocates zeroed coherent DMA memory for one `T`, which lives no longer than the
-    /// registration.
-    pub fn dma_zeroed<T: AsBytes + FromBytes>(
-        &self,
-        gfp: crate::alloc::Flags,
-    ) -> Result<Dma<'_, T>> {
-        Ok(Dma {
-            buf: Coherent::zeroed(self.dma_device(), gfp)?,
-            _registration: PhantomData,
-        })
-    }
-
-    /// Allocates zeroed coherent DMA memory for `len` elements of `T`, which lives no longer than
-    /// the registration.
+    /// registration ([`Attached::dma_zeroed_slice`]).
     ///
     /// # Examples
     ///
     /// ```
     /// use kernel::{context_bus::Registration, prelude::*};
     ///
-    /// fn ring(bank: &Registration<'_>) -> Result {
+    /// fn doorbell(bank: &Registration) -> Result {
+    ///     let mut bell = bank.dma_zeroed::<u64>(GFP_KERNEL)?;
+    ///     bell.write(0, 1);
+    ///     pr_info!("doorbell at IOVA {:#x}\n", bell.dma_address());
+    ///     Ok(())
+    /// }
+    /// # let _ = doorbell;
+    /// ```
+    #[inline]
+    pub fn dma_zeroed<T: AsBytes + FromBytes>(
+        &self,
+        gfp: crate::alloc::Flags,
+    ) -> Result<Dma<'_, T>> {
+        self.attached().dma_zeroed_slice(1, gfp)
+    }
+
+    /// Allocates zeroed coherent DMA memory for `len` elements of `T`, which lives no longer than
+    /// the registration ([`Attached::dma_zeroed_slice`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use kernel::{context_bus::Registration, prelude::*};
+    ///
+    /// fn ring(bank: &Registration) -> Result {
     ///     let ring = bank.dma_zeroed_slice::<u32>(64, GFP_KERNEL)?;
     ///     pr_info!("ring of {} entries at IOVA {:#x}\n", ring.len(), ring.dma_address());
     ///     Ok(())
     /// }
+    /// # let _ = ring;
     /// ```
+    #[inline]
     pub fn dma_zeroed_slice<T: AsBytes + FromBytes>(
         &self,
         len: usize,
         gfp: crate::alloc::Flags,
-    ) -> Result<Dma<'_, [T]>> {
-        Ok(Dma {
-            buf: Coherent::zeroed_slice(self.dma_device(), len, gfp)?,
-            _registration: PhantomData,
-        })
+    ) -> Result<Dma<'_, T>> {
+        self.attached().dma_zeroed_slice(len, gfp)
     }
 
-    /// Returns the id of the device's IOMMU group, as in `/sys/kernel/iommu_groups/<id>`.
+    /// Returns the id of the device's IOMMU group, as in `/sys/kernel/iommu_groups/<id>`; `None`
+    /// should the device be in none (a live context device always is).
     ///
-    /// Each context device has a group of its own unless several share a stream (see
-    /// `Documentation/driver-api/context-bus.rst`).
-    pub fn iommu_group_id(&self) -> u32 {
-        // A live context device is in an IOMMU group from its creation to its destruction (type
-        // invariant): `None` does not happen.
-        crate::iommu::group::Group::of(self.as_ref()).map_or(u32::MAX, |group| group.id())
+    /// Each context device has a group of its own unless several share one stream with
+    /// [`Flags::SHARE_GROUP`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use kernel::{context_bus::Registration, prelude::*};
+    ///
+    /// fn show(bank: &Registration) {
+    ///     if let Some(id) = bank.iommu_group_id() {
+    ///         pr_info!("{}: IOMMU group {}\n", bank.as_ref().name(), id);
+    ///     }
+    /// }
+    /// # let _ = show;
+    /// ```
+    #[inline]
+    pub fn iommu_group_id(&self) -> Option<u32> {
+        crate::iommu::group::Group::of(self.as_ref()).map(|group| group.id())
     }
 }
 
-/// Coherent DMA memory of a context device, which cannot outlive its [`Registration`].
-///
-/// It derefs to the [`Coherent`] allocation, which cannot be moved out of it.
-///
-/// # Invariants
-///
-/// `buf` was allocated for the device of a [`Registration`] borrowed for `'r`: the device is
-/// attached to its IOMMU context for as long as `self` lives, and `buf` is freed (on drop)
-/// before the registration can destroy the device.
-pub struct Dma<'r, T: crate::ptr::KnownSize + ?Sized> {
-    buf: Coherent<T>,
-    _registration: PhantomData<&'r Registration<'r>>,
-}
-
-impl<T: crate::ptr::KnownSize + ?Sized> Deref for Dma<'_, T> {
-    type Target = Coherent<T>;
-
-    fn deref(&self) -> &Coherent<T> {
-        &self.buf
-    }
-}
-
-impl Deref for Registration<'_> {
+impl Deref for Registration {
     type Target = ContextDevice;
 
+    #[inline]
     fn deref(&self) -> &ContextDevice {
         // SAFETY: By the type invariant `cdev` is live until `self` is dropped;
         // `ContextDevice` is a transparent wrapper of `struct context_device`.
@@ -338,492 +424,301 @@ impl Deref for Registration<'_> {
     }
 }
 
-impl Drop for Registration<'_> {
+impl Drop for Registration {
     fn drop(&mut self) {
         // SAFETY: By the type invariant `cdev` is live and destroyed only here. Everything made
-        // from the device as bound borrows `self`, so it is gone already.
+        // through `Attached` borrows `self`, so it is gone already.
         unsafe { bindings::context_device_destroy(self.cdev.as_ptr()) };
     }
 }
 
 // SAFETY: The device may be destroyed from any thread.
-unsafe impl Send for Registration<'_> {}
+unsafe impl Send for Registration {}
 
 // SAFETY: `Registration` offers only shared access to a `Sync` device.
-unsafe impl Sync for Registration<'_> {}
+unsafe impl Sync for Registration {}
 
-/// Flag of [`Info::flags`]: accept a context device whose IOMMU group has an identity domain.
-pub const ALLOW_IDENTITY: u32 = bindings::CONTEXT_DEVICE_ALLOW_IDENTITY;
-
-/// Flag of [`Info::flags`]: accept sharing the IOMMU group with context devices that set it too
-/// and have the same window (`CONTEXT_DEVICE_SHARE_GROUP`).
-pub const SHARE_GROUP: u32 = bindings::CONTEXT_DEVICE_SHARE_GROUP;
-
-/// What `context_device_create()` is asked for, `struct context_device_info`, for the bus that
-/// implements it: the pointers checked for NULL.
-pub struct Info<'a> {
-    /// The node that describes the context.
-    pub np: Option<&'a of::Node>,
-    /// The device's name; `None` for the default.
-    pub name: Option<&'a CStr>,
-    /// The function id: the `iommu-map` input id.
-    pub fn_id: u32,
-    /// The DMA mask.
-    pub dma_mask: u64,
-    /// The start of the IOVA window.
-    pub iova_start: u64,
-    /// The size of the IOVA window; 0 for none.
-    pub iova_size: u64,
-    /// [`ALLOW_IDENTITY`], [`SHARE_GROUP`], both or 0.
-    pub flags: u32,
-}
-
-/// The implementation of the context device bus behind the C API of
-/// `include/linux/context_bus.h`, which [`context_bus_c_api!`](crate::context_bus_c_api)
-/// defines on top of it.
+/// A context device attached to its IOMMU context for `'a`: its group, its default DMA domain,
+/// and the DMA API's translation through them stay for `'a`.
 ///
-/// The kernel crate uses the bus through that C API; the bus is built-in code of its own.
-pub trait Provider: 'static {
-    /// The bus's data for each context device.
-    type Data: Send + Sync;
-
-    /// Returns the device type of every context device.
-    fn device_type() -> &'static dynamic::Type<Self::Data>;
-
-    /// `context_device_create()`: creates a context device of `parent` as `info` says.
-    fn create(
-        parent: Option<&device::Device>,
-        info: Option<&Info<'_>>,
-    ) -> Result<dynamic::Added<Self::Data>>;
-
-    /// `context_device_destroy()`: destroys a context device made by [`Provider::create`].
-    fn destroy(cdev: dynamic::Added<Self::Data>);
-}
-
-// C sees a context device as its `dev`: the pointers are the same.
-const _: () = assert!(core::mem::offset_of!(bindings::context_device, dev) == 0);
-
-/// The C API of the context device bus, on top of a [`Provider`]; see
-/// [`context_bus_c_api!`](crate::context_bus_c_api).
-#[doc(hidden)]
-pub mod c_api {
-    use super::*;
-
-    /// `context_device_create()`.
-    ///
-    /// # Safety
-    ///
-    /// `parent` and `info` must be NULL or valid for the call; a non-NULL `info.np` must be a
-    /// referenced node and a non-NULL `info.name` a NUL-terminated string.
-    pub unsafe fn create<P: Provider>(
-        parent: *mut bindings::device,
-        info: *const bindings::context_device_info,
-    ) -> *mut bindings::context_device {
-        // SAFETY: `parent` is NULL or a valid device (caller).
-        let parent = NonNull::new(parent).map(|p| unsafe { device::Device::from_raw(p.as_ptr()) });
-        // SAFETY: `info` is NULL or valid for the call (caller).
-        let info = unsafe { info.as_ref() }.map(|info| Info {
-            // SAFETY: A non-NULL node is referenced for the call (caller).
-            np: NonNull::new(info.np).map(|np| unsafe { of::Node::from_raw(np.as_ptr()) }),
-            // SAFETY: A non-NULL name is a NUL-terminated string (caller).
-            name: NonNull::new(info.name.cast_mut())
-                .map(|n| unsafe { CStr::from_char_ptr(n.as_ptr()) }),
-            fn_id: info.fn_id,
-            dma_mask: info.dma_mask,
-            iova_start: info.iova_start,
-            iova_size: info.iova_size,
-            flags: info.flags,
-        });
-        match P::create(parent, info.as_ref()) {
-            Ok(cdev) => cdev.into_raw().as_ptr().cast(),
-            Err(e) => e.to_ptr(),
-        }
-    }
-
-    /// `context_device_destroy()`.
-    ///
-    /// # Safety
-    ///
-    /// `cdev` must be NULL or a device from `context_device_create()` not destroyed yet.
-    pub unsafe fn destroy<P: Provider>(cdev: *mut bindings::context_device) {
-        let Some(dev) = NonNull::new(cdev.cast::<bindings::device>()) else {
-            return;
-        };
-        // SAFETY: `dev` is a live device; a context device came from `create()` through
-        // `Added::into_raw()` and is given back once (caller).
-        if let Some(cdev) = unsafe { dynamic::Added::from_raw(P::device_type(), dev) } {
-            P::destroy(cdev);
-        }
-    }
-
-    unsafe extern "C" fn destroy_action<P: Provider>(cdev: *mut c_void) {
-        // SAFETY: Registered by `devm_create()` for a device of `create()`, destroyed only here.
-        unsafe { destroy::<P>(cdev.cast()) };
-    }
-
-    /// `devm_context_device_create()`.
-    ///
-    /// # Safety
-    ///
-    /// As for [`create`]; `parent` must be bound to a driver.
-    pub unsafe fn devm_create<P: Provider>(
-        parent: *mut bindings::device,
-        info: *const bindings::context_device_info,
-    ) -> *mut bindings::context_device {
-        // SAFETY: Guaranteed by the caller.
-        let cdev = unsafe { create::<P>(parent, info) };
-        if let Err(e) = from_err_ptr(cdev) {
-            return e.to_ptr();
-        }
-        // SAFETY: `parent` is a bound device; on failure the action runs at once.
-        let ret = unsafe {
-            bindings::devm_add_action_or_reset(parent, Some(destroy_action::<P>), cdev.cast())
-        };
-        if ret != 0 {
-            return Error::from_errno(ret).to_ptr();
-        }
-        cdev
-    }
-
-    /// `dev_is_context_device()`.
-    ///
-    /// # Safety
-    ///
-    /// `dev` must be a valid device.
-    pub unsafe fn is_context_device<P: Provider>(dev: *const bindings::device) -> bool {
-        // SAFETY: `dev` is a valid device (caller).
-        P::device_type().owns(unsafe { device::Device::from_raw(dev.cast_mut()) })
-    }
-}
-
-/// Defines the C API of the context device bus (`include/linux/context_bus.h`) for the
-/// [`Provider`] `$provider`: `context_device_create()`, `context_device_destroy()`,
-/// `devm_context_device_create()` and `dev_is_context_device()`, each checked against its C
-/// prototype.
+/// That is what DMA through the device needs, and all it needs: the device is not [`Bound`], and
+/// nothing made here claims it is. Made by [`Registration::attached`]; what is made through it
+/// borrows the registration for `'a`.
 ///
-/// The bus itself defines `context_device_bus_type`, a [`bus::Type`](crate::bus::Type).
-#[macro_export]
-macro_rules! context_bus_c_api {
-    ($provider:ty) => {
-        // The functions have the signatures of their C prototypes.
-        const _: () = {
-            if true {
-                $crate::bindings::context_device_create
-            } else {
-                context_device_create
-            };
-            if true {
-                $crate::bindings::devm_context_device_create
-            } else {
-                devm_context_device_create
-            };
-            if true {
-                $crate::bindings::context_device_destroy
-            } else {
-                context_device_destroy
-            };
-            if true {
-                $crate::bindings::dev_is_context_device
-            } else {
-                dev_is_context_device
-            };
-        };
-
-        /// C API: see `include/linux/context_bus.h`.
-        ///
-        /// # Safety
-        ///
-        /// `parent` and `info` must be NULL or valid, and `parent` bound to a driver; the device
-        /// may outlive that binding while DMA through it goes on.
-        #[no_mangle]
-        pub unsafe extern "C" fn context_device_create(
-            parent: *mut $crate::bindings::device,
-            info: *const $crate::bindings::context_device_info,
-        ) -> *mut $crate::bindings::context_device {
-            // SAFETY: Guaranteed by the caller.
-            unsafe { $crate::context_bus::c_api::create::<$provider>(parent, info) }
-        }
-
-        /// C API: see `include/linux/context_bus.h`.
-        ///
-        /// # Safety
-        ///
-        /// As for `context_device_create()`; `parent` must be bound to a driver.
-        #[no_mangle]
-        pub unsafe extern "C" fn devm_context_device_create(
-            parent: *mut $crate::bindings::device,
-            info: *const $crate::bindings::context_device_info,
-        ) -> *mut $crate::bindings::context_device {
-            // SAFETY: Guaranteed by the caller.
-            unsafe { $crate::context_bus::c_api::devm_create::<$provider>(parent, info) }
-        }
-
-        /// C API: see `include/linux/context_bus.h`.
-        ///
-        /// # Safety
-        ///
-        /// `cdev` must be NULL or a device from `context_device_create()` not destroyed yet.
-        #[no_mangle]
-        pub unsafe extern "C" fn context_device_destroy(
-            cdev: *mut $crate::bindings::context_device,
-        ) {
-            // SAFETY: Guaranteed by the caller.
-            unsafe { $crate::context_bus::c_api::destroy::<$provider>(cdev) }
-        }
-
-        /// C API: see `include/linux/context_bus.h`.
-        ///
-        /// # Safety
-        ///
-        /// `dev` must be valid.
-        #[no_mangle]
-        pub unsafe extern "C" fn dev_is_context_device(
-            dev: *const $crate::bindings::device,
-        ) -> bool {
-            // SAFETY: Guaranteed by the caller.
-            unsafe { $crate::context_bus::c_api::is_context_device::<$provider>(dev) }
-        }
-    };
+/// # Invariants
+///
+/// `cdev` is a live context device, attached to its IOMMU context, that is neither destroyed nor
+/// detached during `'a`.
+#[derive(Clone, Copy)]
+pub struct Attached<'a> {
+    cdev: &'a ContextDevice,
 }
 
-/// Returns the number of devices on the context device bus.
-#[cfg(CONFIG_CONTEXT_DEVICE_BUS_KUNIT_TEST)]
-fn bus_device_count() -> usize {
-    use crate::ffi::{c_int, c_void};
-
-    unsafe extern "C" fn count(_dev: *mut bindings::device, data: *mut c_void) -> c_int {
-        // SAFETY: `data` is the counter passed below.
-        unsafe { *data.cast::<usize>() += 1 };
-        0
-    }
-    let mut n = 0usize;
-    // SAFETY: The bus is registered; `count` gets `n` back.
-    let ret = unsafe {
-        bindings::bus_for_each_dev(
-            &bindings::context_device_bus_type,
-            ptr::null_mut(),
-            (&raw mut n).cast(),
-            Some(count),
-        )
-    };
-    if ret != 0 {
-        return usize::MAX;
-    }
-    n
-}
-
-#[cfg(CONFIG_CONTEXT_DEVICE_BUS_KUNIT_TEST)]
-#[kunit_tests(rust_context_bus)]
-mod tests {
-    use super::*;
-    use crate::{faux, iommu::group::Group, sync::aref::ARef};
-
-    /// QEMU virt's PCIe host bridge maps every requester ID to the SMMU stream of the same
-    /// number through its `iommu-map`; 0x300 is a bus number no device uses.
-    const PCIE_COMPATIBLE: &CStr = c"pci-host-ecam-generic";
-    const FN_ID: u32 = 0x300;
-
-    /// What each test starts from: the map provider, a parent, the bus's device count.
-    struct Fixture {
-        /// The node whose `iommu-map` the tests use.
-        provider: ARef<of::Node>,
-        parent: faux::Registration,
-        before: usize,
+impl<'a> Attached<'a> {
+    /// Returns the device.
+    #[inline]
+    pub fn device(self) -> &'a device::Device {
+        self.cdev.as_ref()
     }
 
-    impl Fixture {
-        fn new() -> Result<Self> {
-            Ok(Self {
-                provider: of::Node::find_compatible(PCIE_COMPATIBLE).ok_or(ENODEV)?,
-                parent: faux::Registration::new(c"rust-context-bus-test", None)?,
-                before: bus_device_count(),
-            })
-        }
-
-        /// Creates the context device of function `FN_ID`, with `window`.
-        fn create(&self, window: Option<Range<u64>>) -> Result<Registration<'_>> {
-            let parent: &faux::Device<Bound> = self.parent.as_ref();
-            let node = self.provider.fwnode();
-            ContextDevice::create(parent.as_ref(), node, FN_ID, DmaMask::new::<32>(), window)
-        }
+    #[inline]
+    fn raw(self) -> *mut bindings::device {
+        self.device().as_raw()
     }
 
-    #[test]
-    fn registration_owns_the_device() -> Result {
-        let f = Fixture::new()?;
-        let reg = f.create(Some(0x1000_0000..0x2000_0000))?;
-        assert_eq!(bus_device_count(), f.before + 1);
-        let dev: &device::Device = reg.as_ref();
-        assert_eq!(dev.name().to_bytes(), b"rust-context-bus-test:ctx.768");
-        assert!(Group::of(dev).is_some());
-        let again: &ContextDevice = dev.try_into()?;
-        assert_eq!(again.as_raw(), reg.as_raw());
-
-        drop(reg);
-        assert_eq!(bus_device_count(), f.before);
-        Ok(())
-    }
-
-    #[test]
-    fn dma_memory_lies_in_the_window() -> Result {
-        let f = Fixture::new()?;
-        let window = 0x1000_0000..0x2000_0000;
-        let reg = f.create(Some(window.clone()))?;
-        let ring = reg.dma_zeroed_slice::<u32>(1024, GFP_KERNEL)?;
-        let one = reg.dma_zeroed::<u64>(GFP_KERNEL)?;
-        for iova in [ring.dma_address(), one.dma_address()] {
-            assert!(window.contains(&iova));
-        }
-        assert_eq!(ring.len(), 1024);
-        // The memory goes before the device: the borrow checker sees to it.
-        drop((ring, one));
-        drop(reg);
-        assert_eq!(bus_device_count(), f.before);
-        Ok(())
-    }
-
-    /// Real DMA through the SMMU, by QEMU's edu devices (`<kunit/qemu_edu.h>`): memory from
-    /// `dma_zeroed_slice()` lies in the window, and the registration's own stream reads and
-    /// writes it there, while the stream of another registration reaches nothing at that IOVA.
-    /// The memory is 64 KiB, and its first page is tried: the helper's own transfers through the
-    /// other registration take the top page of its space. Skipped without two edu devices.
-    #[cfg(CONFIG_IOMMU_KUNIT_EDU)]
-    #[test]
-    fn dma_memory_is_reached_by_its_stream_only() -> Result {
-        const LEN: usize = bindings::QEMU_EDU_DMA_MAX as usize;
-        // SAFETY: `kunit_get_current_test()` has no precondition.
-        let test = unsafe { bindings::kunit_get_current_test() };
-        // SAFETY: `test` is the running test: the call may end its thread (a skip, without two
-        // edu devices), with nothing of Rust's live yet. Otherwise it returns a non-NULL pointer
-        // into a static array of the helper's, written once before it is handed out and never
-        // again, so a shared `'static` reference to it is sound.
-        let edus = [0, 1].map(|i| unsafe { &*bindings::qemu_edu_kunit_get(test, i) });
-        let f = Fixture::new()?;
-        // Both streams come through QEMU's PCIe host, the provider of `Fixture`.
-        assert!(edus.iter().all(|edu| edu.host == f.provider.as_raw()));
-        let parent: &faux::Device<Bound> = f.parent.as_ref();
-        let window = 0x1000_0000..0x2000_0000;
-        let [a, b] = edus.map(|edu| {
-            ContextDevice::create(
-                parent.as_ref(),
-                f.provider.fwnode(),
-                edu.rid,
-                DmaMask::new::<32>(),
-                Some(window.clone()),
-            )
-        });
-        let (a, b) = (a?, b?);
-        let buf = a.dma_zeroed_slice::<u8>(64 * 1024, GFP_KERNEL)?;
-        assert!(window.contains(&buf.dma_address()));
-
-        let reach = |edu: &bindings::qemu_edu, reg: &Registration<'_>| {
-            let dev: &device::Device = reg.as_ref();
-            // SAFETY: `test` is the running test, `edu` one of its edu devices and `dev` a live
-            // context device with a DMA domain. The edu and the helper write the first `LEN`
-            // (less than `buf.len()`) bytes at `buf.as_mut_ptr()`, which stays allocated
-            // across the call, and no Rust reference to them exists meanwhile. A failed KUnit
-            // assertion in the helper ends the test's thread: `f`, `a`, `b` and `buf` then leak,
-            // which is safe.
-            unsafe {
-                bindings::qemu_edu_kunit_reach(
-                    test,
-                    edu,
-                    dev.as_raw(),
-                    buf.dma_address(),
-                    buf.as_mut_ptr().cast(),
-                    LEN,
-                )
-            }
-        };
-        let own = reach(edus[0], &a);
-        assert!(own.read && own.write);
-        let other = reach(edus[1], &b);
-        assert!(!other.read && !other.write);
-
-        drop(buf);
-        drop((a, b));
-        assert_eq!(bus_device_count(), f.before);
-        Ok(())
-    }
-
-    #[test]
-    fn create_refuses_a_window_outside_the_mask() -> Result {
-        let f = Fixture::new()?;
-        assert!(matches!(f.create(Some(0..0x2_0000_0000)), Err(e) if e == ERANGE));
-        assert_eq!(bus_device_count(), f.before);
-        Ok(())
-    }
-
-    /// Fails the `n`-th fault point of `f`'s allocations (0: none) and tells whether it was
-    /// reached.
-    #[cfg(CONFIG_FAULT_INJECTION)]
-    fn with_fault<T>(n: u32, f: impl FnOnce() -> T) -> (T, bool) {
-        let task = crate::task::Task::current_raw();
-        // SAFETY: `task` is the current task, alive during the call; only it reads `fail_nth`.
-        unsafe { (*task).fail_nth = n };
-        let ret = f();
-        // SAFETY: As above.
-        let fired = n != 0 && unsafe { (*task).fail_nth } == 0;
-        // SAFETY: As above.
-        unsafe { (*task).fail_nth = 0 };
-        (ret, fired)
-    }
-
-    /// Fails the `n`-th allocation of a `create()`, for n = 1, 2, ... until a create meets
-    /// no fault: every failed create leaves the bus as it was and the stream free for the next.
-    /// Meaningful where failslab and fail_page_alloc fail `GFP_KERNEL` allocations
-    /// (`make test-debug`); elsewhere no fault point fires and it checks one create.
-    #[cfg(CONFIG_FAULT_INJECTION)]
-    #[test]
-    fn create_survives_every_fault() -> Result {
-        let f = Fixture::new()?;
-        let create = || f.create(Some(0x1000_0000..0x2000_0000));
-
-        let (mut refused, mut absorbed, mut n) = (0u32, 0u32, 1u32);
-        loop {
-            // An injected fault may make arm-smmu-v3 fail a first domain attach, which the
-            // IOMMU core warns about: tell the test harness (`<kunit/expect_stack_dump.h>`).
-            crate::pr_info!(
-                "context-bus-kunit: expect stack dump: create_survives_every_fault: \
-                 an injected fault may make arm-smmu-v3 fail a first domain attach\n"
+    /// Allocates zeroed coherent DMA memory for `len` elements of `T` (`dma_alloc_attrs()`),
+    /// which lives no longer than `'a`. The memory lies in the device's IOVA window.
+    ///
+    /// Fails with `EINVAL` for no elements, `EOVERFLOW` for more than the address space holds,
+    /// `ENOMEM` if the memory or the window's IOVA runs out.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use kernel::{context_bus::Registration, prelude::*};
+    ///
+    /// fn table(bank: &Registration) -> Result {
+    ///     let mut table = bank.attached().dma_zeroed_slice::<u32>(16, GFP_KERNEL)?;
+    ///     table.write(3, 0xcafe);
+    ///     assert_eq!(table.read(3), Some(0xcafe));
+    ///     assert_eq!(table.read(16), None);
+    ///     Ok(())
+    /// }
+    /// # let _ = table;
+    /// ```
+    pub fn dma_zeroed_slice<T: AsBytes + FromBytes>(
+        self,
+        len: usize,
+        gfp: crate::alloc::Flags,
+    ) -> Result<Dma<'a, T>> {
+        const {
+            assert!(
+                core::mem::size_of::<T>() > 0,
+                "DMA memory for a zero-sized type makes no sense"
             );
-            let (reg, fired) = with_fault(n, create);
-            crate::pr_info!("context-bus-kunit: end of expected stack dump\n");
-            if !fired {
-                assert!(reg.is_ok());
-                break;
-            }
-            match reg {
-                Ok(reg) => {
-                    absorbed += 1;
-                    assert!(Group::of(reg.as_ref()).is_some());
-                }
-                Err(_) => refused += 1,
-            }
-            assert_eq!(bus_device_count(), f.before);
-            // The stream is free again.
-            drop(create()?);
-            n += 1;
         }
-        crate::pr_info!(
-            "rust_context_bus: {} fault points: {} refused, {} absorbed\n",
-            n - 1,
-            refused,
-            absorbed
-        );
-        assert_eq!(bus_device_count(), f.before);
-        Ok(())
+        if len == 0 {
+            return Err(EINVAL);
+        }
+        let size = len
+            .checked_mul(core::mem::size_of::<T>())
+            .ok_or(EOVERFLOW)?;
+        let mut handle = 0;
+        // SAFETY: The device is valid and attached to its IOMMU context (type invariant); `handle`
+        // is a valid place for the DMA address.
+        let cpu = unsafe {
+            bindings::dma_alloc_attrs(
+                self.raw(),
+                size,
+                &mut handle,
+                (gfp | __GFP_ZERO).as_raw(),
+                0,
+            )
+        };
+        let cpu = NonNull::new(cpu.cast::<T>()).ok_or(ENOMEM)?;
+        // INVARIANT: Just allocated for the device, `size` bytes, zeroed.
+        Ok(Dma {
+            dev: self,
+            cpu,
+            handle,
+            len,
+        })
     }
 
-    #[test]
-    fn create_refuses_an_empty_window() -> Result {
-        let f = Fixture::new()?;
-        #[expect(clippy::reversed_empty_ranges)]
-        let windows = [0x1000_0000..0x1000_0000, 0x2000_0000..0x1000_0000];
-        for window in windows {
-            assert!(matches!(f.create(Some(window)), Err(e) if e == EINVAL));
+    /// Maps the elements of `buf` for DMA in direction `dir` (`dma_map_single_attrs()`) for as
+    /// long as the returned [`Mapping`] lives, which borrows `buf` and `self`: the CPU cannot
+    /// touch the buffer meanwhile, and the mapping is gone (`dma_unmap_single_attrs()`, which
+    /// makes the device's writes visible) before either is.
+    ///
+    /// The buffer is a [`KVec`], so that it is physically contiguous memory the DMA API can map.
+    /// Fails with `EINVAL` for an empty buffer, `ENOMEM` if the mapping fails (the window's IOVA
+    /// runs out).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use kernel::{context_bus::Registration, dma::DataDirection, prelude::*};
+    ///
+    /// fn send(bank: &Registration, mut frame: KVec<u8>) -> Result<KVec<u8>> {
+    ///     {
+    ///         let mapping = bank.attached().map(&mut frame, DataDirection::ToDevice)?;
+    ///         pr_info!("frame at IOVA {:#x}\n", mapping.dma_address());
+    ///         // The device reads the frame here.
+    ///     }
+    ///     // Unmapped: the frame is the CPU's again.
+    ///     Ok(frame)
+    /// }
+    /// # let _ = send;
+    /// ```
+    ///
+    /// While it is mapped, the buffer is the device's:
+    ///
+    /// ```compile_fail,E0499
+    /// use kernel::{context_bus::Registration, dma::DataDirection, prelude::*};
+    ///
+    /// fn scribble(bank: &Registration, frame: &mut KVec<u8>) -> Result {
+    ///     let mapping = bank.attached().map(frame, DataDirection::FromDevice)?;
+    ///     // error[E0499]: cannot borrow `*frame` as mutable more than once at a time
+    ///     frame[0] = 0;
+    ///     drop(mapping);
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn map<'b, T: AsBytes + FromBytes>(
+        self,
+        buf: &'b mut KVec<T>,
+        dir: DataDirection,
+    ) -> Result<Mapping<'a, 'b>> {
+        let size = core::mem::size_of_val(buf.as_slice());
+        if size == 0 {
+            return Err(EINVAL);
         }
-        assert_eq!(bus_device_count(), f.before);
-        Ok(())
+        let dir = bindings::dma_data_direction::from(dir);
+        // SAFETY: The device is valid and attached to its IOMMU context (type invariant). The
+        // buffer is `size` bytes of one `kmalloc()` allocation, in the kernel's linear map, and
+        // borrowed exclusively for as long as it is mapped (the `Mapping` holds the borrow).
+        let addr = unsafe {
+            bindings::dma_map_single_attrs(self.raw(), buf.as_mut_ptr().cast(), size, dir, 0)
+        };
+        // SAFETY: `addr` was just returned by a mapping of the device.
+        to_result(unsafe { bindings::dma_mapping_error(self.raw(), addr) })?;
+        // INVARIANT: Just mapped, `size` bytes in direction `dir`.
+        Ok(Mapping {
+            dev: self,
+            addr,
+            size,
+            dir,
+            _buf: PhantomData,
+        })
+    }
+}
+
+/// Coherent DMA memory of a context device, `len` elements of `T`, which cannot outlive the
+/// device's [`Attached`] borrow, hence its [`Registration`].
+///
+/// The CPU reads and writes it one element at a time, with volatile accesses: the device may
+/// write it at any time, and any value is a valid `T` (`FromBytes`).
+///
+/// # Invariants
+///
+/// `cpu` and `handle` are the CPU and DMA addresses of `len * size_of::<T>()` bytes of coherent
+/// memory that `dma_alloc_attrs()` allocated for `dev`, freed (on drop) while `dev` is still
+/// attached to its IOMMU context.
+pub struct Dma<'a, T: AsBytes + FromBytes> {
+    dev: Attached<'a>,
+    cpu: NonNull<T>,
+    handle: DmaAddress,
+    len: usize,
+}
+
+impl<T: AsBytes + FromBytes> Dma<'_, T> {
+    /// Returns the memory's DMA address: an IOVA of the device's window.
+    #[inline]
+    pub fn dma_address(&self) -> DmaAddress {
+        self.handle
+    }
+
+    /// Returns the number of elements.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Returns whether there are no elements; never true, as no empty memory is allocated.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Returns the CPU address of the first element, for C code that shares the memory.
+    #[inline]
+    pub fn as_mut_ptr(&self) -> *mut T {
+        self.cpu.as_ptr()
+    }
+
+    /// Reads element `i`; `None` if there is none.
+    #[inline]
+    pub fn read(&self, i: usize) -> Option<T> {
+        if i >= self.len {
+            return None;
+        }
+        // SAFETY: Element `i` lies within the allocation (type invariant), aligned as `T` is
+        // (`dma_alloc_attrs()` aligns to a page at least); any bytes are a valid `T`
+        // (`FromBytes`). A volatile read races with no Rust write: writes take `&mut self`.
+        Some(unsafe { self.cpu.as_ptr().add(i).read_volatile() })
+    }
+
+    /// Writes `value` to element `i`; does nothing if there is none, and says so.
+    #[inline]
+    pub fn write(&mut self, i: usize, value: T) -> bool {
+        if i >= self.len {
+            return false;
+        }
+        // SAFETY: As for `read()`; `&mut self` excludes any other CPU access through `self`.
+        unsafe { self.cpu.as_ptr().add(i).write_volatile(value) };
+        true
+    }
+}
+
+impl<T: AsBytes + FromBytes> Drop for Dma<'_, T> {
+    fn drop(&mut self) {
+        let size = self.len * core::mem::size_of::<T>();
+        // SAFETY: Allocated for `dev` with this size and these addresses, freed once, here, while
+        // `dev` is attached to its IOMMU context (type invariant).
+        unsafe {
+            bindings::dma_free_attrs(
+                self.dev.raw(),
+                size,
+                self.cpu.as_ptr().cast(),
+                self.handle,
+                0,
+            )
+        };
+    }
+}
+
+// SAFETY: The memory may be used and freed from any thread if its elements may be sent.
+unsafe impl<T: AsBytes + FromBytes + Send> Send for Dma<'_, T> {}
+
+// SAFETY: Through `&Dma` the elements are only read (volatile, by value), which is sound from
+// several threads for `T: Sync`.
+unsafe impl<T: AsBytes + FromBytes + Sync> Sync for Dma<'_, T> {}
+
+/// A streaming DMA mapping of a buffer of a context device ([`Attached::map`]), undone when
+/// dropped.
+///
+/// # Invariants
+///
+/// `addr` maps `size` bytes of a buffer borrowed exclusively for `'b` for DMA of `dev` in
+/// direction `dir`; unmapped (on drop) while `dev` is still attached to its IOMMU context.
+pub struct Mapping<'a, 'b> {
+    dev: Attached<'a>,
+    addr: DmaAddress,
+    size: usize,
+    dir: bindings::dma_data_direction,
+    _buf: PhantomData<&'b mut [u8]>,
+}
+
+impl Mapping<'_, '_> {
+    /// Returns the buffer's DMA address: an IOVA of the device's window.
+    #[inline]
+    pub fn dma_address(&self) -> DmaAddress {
+        self.addr
+    }
+
+    /// Returns the size of the mapping in bytes.
+    #[inline]
+    pub fn size(&self) -> usize {
+        self.size
+    }
+}
+
+impl Drop for Mapping<'_, '_> {
+    fn drop(&mut self) {
+        // SAFETY: Mapped for `dev` with these arguments, unmapped once, here, while `dev` is
+        // attached to its IOMMU context and the buffer still borrowed (type invariant).
+        unsafe {
+            bindings::dma_unmap_single_attrs(self.dev.raw(), self.addr, self.size, self.dir, 0)
+        };
     }
 }

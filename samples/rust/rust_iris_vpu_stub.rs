@@ -66,8 +66,8 @@ const MB: u64 = 1 << 20;
 const WINDOWS: [Range<u64>; 3] = [600 * MB..3500 * MB, 0..3500 * MB, 16 * MB..600 * MB];
 
 /// The context banks of one bound stub; dropping it destroys them.
-struct IrisVpuStub<'bound> {
-    _banks: KVec<Registration<'bound>>,
+struct IrisVpuStub {
+    _banks: KVec<Registration>,
 }
 
 struct IrisVpuStubDriver;
@@ -80,7 +80,7 @@ kernel::of_device_table!(
 
 impl platform::Driver for IrisVpuStubDriver {
     type IdInfo = ();
-    type Data<'bound> = IrisVpuStub<'bound>;
+    type Data<'bound> = IrisVpuStub;
     const OF_ID_TABLE: Option<of::IdTable<Self::IdInfo>> = Some(&OF_TABLE);
 
     fn probe<'bound>(
@@ -99,10 +99,7 @@ impl platform::Driver for IrisVpuStubDriver {
 }
 
 /// One bank per block, described by `node`'s `iommu-map` with the block as function id.
-fn banks_from_map<'bound>(
-    dev: &'bound Device<Bound>,
-    node: &FwNode,
-) -> Result<KVec<Registration<'bound>>> {
+fn banks_from_map(dev: &Device<Bound>, node: &FwNode) -> Result<KVec<Registration>> {
     let mut banks = KVec::with_capacity(WINDOWS.len(), GFP_KERNEL)?;
     for (block, window) in (0u32..).zip(WINDOWS) {
         banks.push(create_bank(dev, node, block, Some(window))?, GFP_KERNEL)?;
@@ -111,10 +108,7 @@ fn banks_from_map<'bound>(
 }
 
 /// One bank per child node with `iommus`, its `reg` the block.
-fn banks_from_children<'bound>(
-    dev: &'bound Device<Bound>,
-    node: &FwNode,
-) -> Result<KVec<Registration<'bound>>> {
+fn banks_from_children(dev: &Device<Bound>, node: &FwNode) -> Result<KVec<Registration>> {
     let mut banks = KVec::with_capacity(WINDOWS.len(), GFP_KERNEL)?;
     for child in node.children() {
         let block: u32 = child.property_read(c"reg").required_by(dev)?;
@@ -145,21 +139,23 @@ fn banks_from_children<'bound>(
 
 /// Creates the bank of `block`, with `window`, or with none where the node's `iommu-ranges` gives
 /// it.
-fn create_bank<'bound>(
-    dev: &'bound Device<Bound>,
+fn create_bank(
+    dev: &Device<Bound>,
     node: &FwNode,
     block: u32,
     window: Option<Range<u64>>,
-) -> Result<Registration<'bound>> {
+) -> Result<Registration> {
     let bank = ContextDevice::create(dev, node, block, DmaMask::new::<32>(), window.clone())?;
     let name = bank.as_ref().name();
+    // A live context device is always in a group of its own.
+    let group = bank.iommu_group_id().ok_or(ENODEV)?;
     match window {
         Some(window) => dev_info!(
             dev,
             "bank {}: fn_id {}, IOMMU group {}, IOVA window {:#x}-{:#x} ({} MB - {} MB)\n",
             name,
             block,
-            bank.iommu_group_id(),
+            group,
             window.start,
             window.end - 1,
             window.start / MB,
@@ -170,7 +166,7 @@ fn create_bank<'bound>(
             "bank {}: fn_id {}, IOMMU group {}, IOVA window from iommu-ranges\n",
             name,
             block,
-            bank.iommu_group_id()
+            group
         ),
     }
     Ok(bank)

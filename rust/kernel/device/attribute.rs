@@ -3,10 +3,10 @@
 //! Device attributes: the files of a device's directory in sysfs.
 //!
 //! An [`Attribute`] is a read-only `struct device_attribute` whose `show` is the method of a
-//! [`Show`] implementation. Attributes are gathered in an [`AttributeList`], lists in a [`Group`],
-//! and groups in a [`GroupList`], all of them immutable `static`s that C reads, as C's
-//! `ATTRIBUTE_GROUPS()` makes them. A [`dynamic::Type`](super::dynamic::Type) gives its groups to
-//! every device of its type.
+//! [`Show`] implementation. Attributes are gathered in an [`AttributeList`], lists in an
+//! [`AttributeGroup`], and groups in a [`GroupList`], all of them immutable `static`s that C reads,
+//! as C's `ATTRIBUTE_GROUPS()` makes them. A [`dynamic::Type`](super::dynamic::Type) gives its
+//! groups to every device of its type.
 //!
 //! C header: [`include/linux/device.h`](srctree/include/linux/device.h)
 
@@ -28,7 +28,10 @@ pub trait Show: 'static {
 /// # Examples
 ///
 /// ```
-/// use kernel::{device::{attribute::{Attribute, AttributeList, Group, GroupList, Show}, Device}};
+/// use kernel::device::{
+///     attribute::{Attribute, AttributeGroup, AttributeList, GroupList, Show},
+///     Device,
+/// };
 /// use kernel::{prelude::*, str::Formatter};
 /// use core::fmt::Write;
 ///
@@ -43,7 +46,7 @@ pub trait Show: 'static {
 ///
 /// static ANSWER: Attribute = Attribute::read_only::<Answer>(c"answer");
 /// static ATTRS: AttributeList<2> = AttributeList::new([Some(&ANSWER), None]);
-/// static GROUP: Group = Group::new(&ATTRS);
+/// static GROUP: AttributeGroup = AttributeGroup::new(&ATTRS);
 /// static GROUPS: GroupList<2> = GroupList::new([Some(&GROUP), None]);
 /// # let _ = &GROUPS;
 /// ```
@@ -128,12 +131,12 @@ impl<const N: usize> AttributeList<N> {
 /// `self.0` is never changed after its constant initialisation, and its `attrs` is the array of
 /// an [`AttributeList`] that lives forever.
 #[repr(transparent)]
-pub struct Group(bindings::attribute_group);
+pub struct AttributeGroup(bindings::attribute_group);
 
 // SAFETY: The group is never changed (type invariant) and sysfs only reads it.
-unsafe impl Sync for Group {}
+unsafe impl Sync for AttributeGroup {}
 
-impl Group {
+impl AttributeGroup {
     /// Makes a group of the attributes in `attrs`.
     pub const fn new<const N: usize>(attrs: &'static AttributeList<N>) -> Self {
         // `Option<&Attribute>` is a nullable pointer to a `device_attribute`, whose `attr` is at
@@ -153,11 +156,11 @@ impl Group {
 ///
 /// The last element is `None` (NULL), and no other; the array never changes.
 #[repr(transparent)]
-pub struct GroupList<const N: usize>([Option<&'static Group>; N]);
+pub struct GroupList<const N: usize>([Option<&'static AttributeGroup>; N]);
 
 impl<const N: usize> GroupList<N> {
     /// Makes a list of `groups`, whose last element must be `None`.
-    pub const fn new(groups: [Option<&'static Group>; N]) -> Self {
+    pub const fn new(groups: [Option<&'static AttributeGroup>; N]) -> Self {
         assert!(N > 0 && groups[N - 1].is_none());
         let mut i = 0;
         while i + 1 < N {
@@ -169,8 +172,9 @@ impl<const N: usize> GroupList<N> {
     }
 
     /// Returns the list as C's `const struct attribute_group **`.
+    #[inline]
     pub const fn as_raw(&'static self) -> *const *const bindings::attribute_group {
-        // `Option<&Group>` is a nullable pointer to a transparent `attribute_group`.
+        // `Option<&AttributeGroup>` is a nullable pointer to a transparent `attribute_group`.
         self.0.as_ptr().cast()
     }
 }

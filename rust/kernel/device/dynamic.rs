@@ -57,6 +57,10 @@ impl<T> Object<T> {
 
 /// The type of the devices with data `T`, `struct device_type`.
 ///
+/// Its `release` callback, which frees the devices, is code of the crate that defines the type:
+/// only built-in code may make devices of a type (see [`Builder::new`]), since a device may
+/// outlive any module that made it.
+///
 /// A type is told from another by its address: the `struct device_type` is [`Opaque`], so a
 /// `Type` is never promoted to a constant, and two types with the same name and groups are
 /// never merged into one object. A type must be a `static`:
@@ -118,11 +122,13 @@ impl<T: Send + Sync> Type<T> {
         )
     }
 
+    #[inline]
     fn as_raw(&self) -> *const bindings::device_type {
         self.0.get()
     }
 
     /// Returns whether `dev` is of this type.
+    #[inline]
     pub fn owns(&self, dev: &Device) -> bool {
         // SAFETY: `dev` is a valid device; its `type` is set before it is added and never
         // changes.
@@ -182,7 +188,11 @@ unsafe extern "C" fn release_callback<T>(dev: *mut bindings::device) {
 /// };
 ///
 /// struct Widgets;
-/// impl bus::Operations for Widgets {}
+/// impl bus::Operations for Widgets {
+///     fn bus() -> &'static bus::Type<Self> {
+///         &WIDGET_BUS
+///     }
+/// }
 ///
 /// #[pin_data]
 /// struct Widget {
@@ -196,7 +206,8 @@ unsafe extern "C" fn release_callback<T>(dev: *mut bindings::device) {
 /// // The builder keeps its parent: it may outlive the reference it was made from.
 /// fn prepare(parent: ARef<Device>, id: u32) -> Result<dynamic::Builder<Widget>> {
 ///     let data = try_pin_init!(Widget { id }? Error);
-///     let new = dynamic::Builder::new(&WIDGET, &WIDGET_BUS, &parent, data)?;
+///     // SAFETY: `WIDGET` and `WIDGET_BUS` are statics of built-in code, never freed.
+///     let new = unsafe { dynamic::Builder::new(&WIDGET, &WIDGET_BUS, &parent, data) }?;
 ///     drop(parent);
 ///     new.set_dma_mask(u64::MAX);
 ///     new.set_name(c"widget0")?;
@@ -216,7 +227,13 @@ pub struct Builder<T: 'static> {
 impl<T: Send + Sync> Builder<T> {
     /// Allocates a device of type `ty` on the bus `bus`, child of `parent`, with data `data`, and
     /// initialises it (`device_initialize()`).
-    pub fn new<B: bus::Operations>(
+    ///
+    /// # Safety
+    ///
+    /// `ty` and `bus` must be statics of built-in code, not of a module: the device may outlive
+    /// the module (anybody may hold a reference to it), and its last reference calls the release
+    /// callback of `ty`, which is code of the crate that defined `ty`, and reads `bus`.
+    pub unsafe fn new<B: bus::Operations>(
         ty: &'static Type<T>,
         bus: &'static bus::Type<B>,
         parent: &Device,
@@ -237,9 +254,9 @@ impl<T: Send + Sync> Builder<T> {
         let obj = KBox::into_raw(unsafe { core::pin::Pin::into_inner_unchecked(obj) });
         let parent: ARef<Device> = parent.into();
         // SAFETY: `obj` is a fresh allocation, owned here; from `device_initialize()` on the
-        // device's reference count owns it, and `release_callback()` frees it. `parent` is a valid
-        // device, referenced by the builder until `device_add()` takes the device's own reference
-        // to it.
+        // device's reference count owns it, and `release_callback()` frees it, code that is never
+        // unloaded (caller). `parent` is a valid device, referenced by the builder until
+        // `device_add()` takes the device's own reference to it.
         unsafe {
             let dev = Opaque::cast_into(&raw const (*obj).dev);
             bindings::device_initialize(dev);
@@ -257,12 +274,14 @@ impl<T: Send + Sync> Builder<T> {
 }
 
 impl<T: 'static> Builder<T> {
+    #[inline]
     fn dev(&self) -> *mut bindings::device {
         // SAFETY: `self.obj` is valid (type invariant); no reference is created.
         unsafe { Opaque::cast_into(&raw const (*self.obj.as_ptr()).dev) }
     }
 
     /// Returns the device's data.
+    #[inline]
     pub fn data(&self) -> &T {
         // SAFETY: `self.obj` is valid (type invariant); `data` was initialised in `Builder::new()`
         // and the setters below never touch it.
@@ -320,9 +339,10 @@ impl<T: 'static> Builder<T> {
     pub fn device_add_quiet(self) -> Result<Quiet<T>> {
         let dev = self.dev();
         // SAFETY: The device is initialised, named, on a bus, and ours alone (type invariant):
-        // nothing else writes the bitfield of `kobj` that `uevent_suppress` is in.
+        // before `device_add()` it has no sysfs entry, so nothing else writes the bitfield of
+        // `kobj` that `uevent_suppress` is in.
         to_result(unsafe {
-            (*dev).kobj.set_uevent_suppress(1);
+            bindings::dev_set_uevent_suppress(dev, 1);
             bindings::device_add(dev)
         })?;
         // INVARIANT: The uevents of the device were suppressed before it was added.
@@ -385,6 +405,7 @@ pub struct Added<T: 'static> {
 
 impl<T: 'static> Added<T> {
     /// Returns the device.
+    #[inline]
     pub fn device(&self) -> &Device {
         // SAFETY: `self.obj` is valid (type invariant); no reference is created.
         let dev = unsafe { Opaque::cast_into(&raw const (*self.obj.as_ptr()).dev) };
@@ -393,6 +414,7 @@ impl<T: 'static> Added<T> {
     }
 
     /// Returns the device's data.
+    #[inline]
     pub fn data(&self) -> &T {
         // SAFETY: The object lives while `self` holds the device's reference; `data` was
         // initialised in `Builder::new()`.
@@ -519,13 +541,15 @@ impl<T: 'static> Quiet<T> {
     /// Lets the uevents of the device go, and sends the `KOBJ_ADD` uevent held back.
     pub fn announce(self) -> Added<T> {
         let dev = self.0.device().as_raw();
-        // SAFETY: The device is added (type invariant of `Added`). Its uevents were suppressed by
-        // its creator (type invariant), and `self` is owned here, so no other Rust code can clear
-        // the flag concurrently: the driver core changes the bitfield of `kobj` only in
-        // `device_add()`, `device_del()` and `kobject_uevent()` calls of the device's owner, as
-        // for a C device whose creator clears `dev_set_uevent_suppress()` after `device_add()`.
+        // SAFETY: The device is added (type invariant of `Added`), and its uevents were
+        // suppressed by its creator (type invariant); `self` is owned here, so no other Rust code
+        // clears the flag. `dev_set_uevent_suppress()` is the plain bitfield store every C creator
+        // makes after `device_add()`: a write of "add" to the device's sysfs `uevent` file at the
+        // same moment stores a neighbouring bit of the same word (`kobject_uevent_env()`). That
+        // is the driver core's own race, for C devices as for these: one of the two stores may be
+        // lost, and nothing beyond the bitfield of the device's `kobj` is touched.
         unsafe {
-            (*dev).kobj.set_uevent_suppress(0);
+            bindings::dev_set_uevent_suppress(dev, 0);
             bindings::kobject_uevent(&raw mut (*dev).kobj, bindings::kobject_action_KOBJ_ADD);
         }
         self.0

@@ -1,22 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! IOMMU groups and domains, as seen by the device that is in them.
+//! IOMMU groups, as seen by the code that creates the devices in them.
 //!
-//! Read access for code that creates devices behind an IOMMU and must check what the IOMMU core
-//! made of them: the group a device is in, its other devices, and the group's default domain.
+//! For bus code that creates devices behind an IOMMU and uses them for DMA itself: the group a
+//! device is in, its other devices, and the device's claim on the group's default domain
+//! ([`DmaDomainClaim`]). The domain itself is the IOMMU core's: it is checked in C, under the
+//! group's mutex, never read from here.
 //!
 //! C header: [`include/linux/iommu.h`](srctree/include/linux/iommu.h)
 
 use crate::{
     bindings,
-    device::Device,
+    device::{dynamic, Device},
     error::to_result,
     ffi::{c_int, c_void},
     prelude::*,
     sync::aref::{ARef, AlwaysRefCounted},
     types::Opaque,
 };
-use core::{ops::RangeInclusive, ptr::NonNull};
+use core::ptr::NonNull;
 
 /// An IOMMU group, `struct iommu_group`: the devices the IOMMU cannot isolate from each other.
 ///
@@ -48,6 +50,7 @@ use core::{ops::RangeInclusive, ptr::NonNull};
 pub struct Group(Opaque<bindings::iommu_group>);
 
 impl Group {
+    #[inline]
     fn as_raw(&self) -> *mut bindings::iommu_group {
         self.0.get()
     }
@@ -62,6 +65,7 @@ impl Group {
     }
 
     /// Returns the group's id, as in `/sys/kernel/iommu_groups/<id>`.
+    #[inline]
     pub fn id(&self) -> u32 {
         // SAFETY: `self.as_raw()` is a valid group (type invariant).
         let id = unsafe { bindings::iommu_group_id(self.as_raw()) };
@@ -73,6 +77,20 @@ impl Group {
     ///
     /// `pred` runs under the group's lock, once for each device in the group, until it returns
     /// `true`; it must not call into the IOMMU core for this group.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use kernel::{device::Device, iommu::group::Group, prelude::*};
+    ///
+    /// // Whether `dev` shares its IOMMU group, hence its IOVA space, with another device.
+    /// fn shares_group(dev: &Device) -> bool {
+    ///     Group::of(dev).is_some_and(|group| {
+    ///         group.find_device(|other| !core::ptr::eq(other, dev)).is_some()
+    ///     })
+    /// }
+    /// # let _ = shares_group;
+    /// ```
     pub fn find_device(&self, mut pred: impl FnMut(&Device) -> bool) -> Option<ARef<Device>> {
         struct Search<'a> {
             pred: &'a mut dyn FnMut(&Device) -> bool,
@@ -125,135 +143,59 @@ unsafe impl Send for Group {}
 // SAFETY: As for `Send`; every method takes `&self` and is safe to call concurrently.
 unsafe impl Sync for Group {}
 
-/// An IOMMU domain, `struct iommu_domain`: one IOVA space and its translation.
+/// A device's claim on its IOMMU group's default domain for the DMA API
+/// (`iommu_device_use_dma_domain()`), checked by the IOMMU core.
 ///
-/// Its type, aperture and page sizes can be read. The C side may write the domain while it is
-/// in use: no reference to the `struct iommu_domain` is ever formed, each field is read once
-/// through the raw pointer, like `READ_ONCE()`. In particular a write of `DMA-FQ` to
-/// `/sys/kernel/iommu_groups/N/type` turns a DMA domain into a flush-queue one in place
-/// (`iommu_group_store_type()` changes its `type` from `IOMMU_DOMAIN_DMA` to
-/// `IOMMU_DOMAIN_DMA_FQ`), even while the group's default domain is claimed; both are DMA API
-/// domains. The aperture and page sizes are set when the domain is allocated.
-///
-/// # Invariants
-///
-/// A `&Domain` points to a valid `struct iommu_domain` for the lifetime of the reference.
-#[repr(transparent)]
-pub struct Domain(Opaque<bindings::iommu_domain>);
-
-/// Reads `$field` of the domain `$domain` once, through the raw pointer.
-macro_rules! read_once {
-    ($domain:expr, $($field:tt).+) => {{
-        let domain: &Domain = $domain;
-        let raw = domain.0.get();
-        // SAFETY: `raw` is a valid domain (type invariant of `Domain`); the field is read once,
-        // volatile, without forming a reference the C side could write through concurrently.
-        unsafe { (&raw const (*raw).$($field).+).read_volatile() }
-    }};
-}
-
-impl Domain {
-    /// Returns whether DMA goes untranslated (`IOMMU_DOMAIN_IDENTITY`, passthrough).
-    pub fn is_identity(&self) -> bool {
-        read_once!(self, type_) == bindings::IOMMU_DOMAIN_IDENTITY
-    }
-
-    /// Returns whether the DMA API manages the domain's IOVA space (`IOMMU_DOMAIN_DMA` or
-    /// `IOMMU_DOMAIN_DMA_FQ`; the IOMMU core may turn the former into the latter at any time).
-    pub fn is_dma_api(&self) -> bool {
-        read_once!(self, type_) & bindings::__IOMMU_DOMAIN_DMA_API != 0
-    }
-
-    /// Returns the IOVAs the domain can translate (its geometry's aperture).
-    pub fn aperture(&self) -> RangeInclusive<u64> {
-        read_once!(self, geometry.aperture_start)..=read_once!(self, geometry.aperture_end)
-    }
-
-    /// Returns the domain's IOVA granule, its smallest page size; `None` if it has none.
-    pub fn granule(&self) -> Option<u64> {
-        match read_once!(self, pgsize_bitmap) {
-            0 => None,
-            bitmap => Some(1u64 << bitmap.trailing_zeros()),
-        }
-    }
-}
-
-/// A device's use of its IOMMU group's default domain (`iommu_device_use_default_domain()`).
-///
-/// While a device uses the default domain, the group cannot be claimed by a user-space driver
-/// and its default domain cannot be replaced by another (a write to
-/// `/sys/kernel/iommu_groups/N/type` of another kind is refused; DMA to DMA-FQ changes the
-/// domain in place), so the domain can be read. Dropping it gives the use back.
-///
-/// C code must not attach the group to another domain (`iommu_attach_device()`,
-/// `iommu_attach_group()`) while a device uses its default domain: the ownership model of the
-/// IOMMU core forbids it, but `iommu_attach_device()` does not check it.
+/// Only the creator of a device that no driver binds makes one: it owns the device as an
+/// [`dynamic::Added`], and claims what a driver core bus claims for a driver about to bind. The
+/// IOMMU core checks, under the group's mutex, that the DMA API translates the device's DMA
+/// there: a DMA domain that dma-iommu set the device up for (or an identity domain, if allowed),
+/// whose aperture holds the device's IOVA window and `iommu-ranges`. While the claim holds, the
+/// group's default domain is not replaced and no user-space driver claims the group. Dropping it
+/// gives the claim back; drop it before the device leaves its group (`device_del()`), or the
+/// group stays claimed for as long as it has other devices.
 ///
 /// # Invariants
 ///
-/// `dev` has claimed its group's default domain once, given back when `self` is dropped.
+/// `dev` claimed its group's default domain once, given back when `self` is dropped.
 ///
 /// # Examples
 ///
 /// ```
-/// use kernel::{device::{Bound, Device}, faux, iommu::group::DefaultDomainUse, prelude::*};
+/// use kernel::{device::dynamic, iommu::group::DmaDomainClaim, prelude::*};
 ///
-/// fn translated(dev: &Device) -> Result<bool> {
-///     let using = DefaultDomainUse::new(dev)?;
-///     Ok(using.domain().is_some_and(|d| d.is_dma_api()) && using.dma_iommu())
+/// // Claim the domain of a device just added, before anybody hears of it.
+/// fn check_translated(new: &dynamic::Quiet<u32>) -> Result<DmaDomainClaim> {
+///     DmaDomainClaim::new(new, false)
 /// }
-///
-/// // A device in no group claims nothing, and has no domain.
-/// let reg = faux::Registration::new(c"iommu-domain-doctest", None)?;
-/// let dev: &faux::Device<Bound> = reg.as_ref();
-/// assert!(!translated(dev.as_ref())?);
-/// # Ok::<(), Error>(())
+/// # let _ = check_translated;
 /// ```
-pub struct DefaultDomainUse {
+pub struct DmaDomainClaim {
     dev: ARef<Device>,
 }
 
-impl DefaultDomainUse {
-    /// Claims the default domain of the group of `dev` for the DMA API.
+impl DmaDomainClaim {
+    /// Claims the default domain of the group of `dev`'s device for the DMA API, if the IOMMU
+    /// core finds that it translates the device's DMA; an identity domain passes only with
+    /// `allow_identity`.
     ///
-    /// Fails with `EBUSY` if the group is owned by a user-space driver. A device in no group
-    /// claims nothing, which succeeds.
-    pub fn new(dev: &Device) -> Result<Self> {
-        // SAFETY: `dev` is a valid device.
-        to_result(unsafe { bindings::iommu_device_use_default_domain(dev.as_raw()) })?;
+    /// Fails as `iommu_device_use_dma_domain()` does, which logs each refusal against the device:
+    /// `ENODEV` if the device is in no group or its DMA is not translated, `ERANGE` or `EINVAL` if
+    /// its window or `iommu-ranges` do not fit the domain, `EBUSY` if the group is owned otherwise,
+    /// `EPROBE_DEFER` if the group has no default domain yet.
+    pub fn new<T: 'static>(dev: &dynamic::Added<T>, allow_identity: bool) -> Result<Self> {
+        let dev = dev.device();
+        // SAFETY: `dev` is a valid device, added to the driver core.
+        to_result(unsafe { bindings::iommu_device_use_dma_domain(dev.as_raw(), allow_identity) })?;
         // INVARIANT: The claim succeeded.
         Ok(Self { dev: dev.into() })
     }
-
-    /// Returns the device's domain, the group's default domain; `None` without a group.
-    pub fn domain(&self) -> Option<&Domain> {
-        // SAFETY: `self.dev` is a valid device.
-        let domain = unsafe { bindings::iommu_get_domain_for_dev(self.dev.as_raw()) };
-        // INVARIANT: The domain is the group's default domain, which lives as long as the group,
-        // and the group as long as the device is in it. A change of the group's type that
-        // replaces the domain is refused by the IOMMU core while the device uses it, as it does
-        // for as long as `self` (type invariant); a change from DMA to DMA-FQ keeps the object,
-        // and `Domain` reads its type with volatile reads. Attaching the group to another
-        // domain is not checked by `iommu_attach_device()`: that C callers do not do so while
-        // the default domain is in use is a requirement of the IOMMU core on them (see the
-        // type's documentation), which this relies on.
-        // SAFETY: `Domain` is a transparent wrapper of `struct iommu_domain`.
-        NonNull::new(domain).map(|d| unsafe { &*d.as_ptr().cast::<Domain>() })
-    }
-
-    /// Returns whether the DMA API maps the device's DMA through the IOMMU (`dev_dma_iommu()`),
-    /// which it does for a DMA domain once the IOMMU core has set the device up.
-    pub fn dma_iommu(&self) -> bool {
-        // SAFETY: `self.dev` is a valid device; the flag is set while the device is probed by
-        // the IOMMU core, before the claim could succeed.
-        unsafe { bindings::dev_dma_iommu(self.dev.as_raw()) }
-    }
 }
 
-impl Drop for DefaultDomainUse {
+impl Drop for DmaDomainClaim {
     fn drop(&mut self) {
         // SAFETY: The device claimed the default domain once (type invariant); this gives the
-        // claim back.
+        // claim back. A device that left its group meanwhile has none to give back to.
         unsafe { bindings::iommu_device_unuse_default_domain(self.dev.as_raw()) };
     }
 }

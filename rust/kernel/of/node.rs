@@ -51,6 +51,7 @@ impl Node {
     ///
     /// `ptr` must point to a valid `struct device_node` whose reference count stays above zero
     /// for the lifetime `'a`.
+    #[inline]
     pub unsafe fn from_raw<'a>(ptr: *mut bindings::device_node) -> &'a Self {
         // SAFETY: `Node` is a transparent wrapper of `struct device_node`; the pointee is valid
         // and referenced for `'a` (caller).
@@ -58,6 +59,7 @@ impl Node {
     }
 
     /// Returns the raw `struct device_node` pointer.
+    #[inline]
     pub fn as_raw(&self) -> *mut bindings::device_node {
         self.0.get()
     }
@@ -79,6 +81,7 @@ impl Node {
     }
 
     /// Returns the node as a firmware node.
+    #[inline]
     pub fn fwnode(&self) -> &FwNode {
         // SAFETY: By the type invariant `self.as_raw()` is valid; `fwnode` is a field of it.
         let fwnode = unsafe { &raw mut (*self.as_raw()).fwnode };
@@ -106,9 +109,11 @@ impl Node {
 
     /// Translates the function id `id` through the node's `iommu-map` (`of_map_iommu_id()`).
     ///
-    /// Returns the IOMMU node the id maps to, or `None` if the map does not cover `id` (a node
-    /// without `iommu-map` covers none). Fails if the map cannot be read: `ENODEV` for a phandle
-    /// that names no node, `EFAULT` for an id outside the map mask, as `of_map_id()` does.
+    /// Returns what `id` translates to: the IOMMU node and the first cell of its specifier (the
+    /// stream ID, for an IOMMU with `#iommu-cells = <1>`); `None` if the map does not cover `id`
+    /// (a node without `iommu-map` covers none). Fails if the map cannot be read: `ENODEV` for a
+    /// phandle that names no node, `EFAULT` for an id outside the map mask, as `of_map_id()`
+    /// does.
     ///
     /// # Examples
     ///
@@ -118,19 +123,22 @@ impl Node {
     /// // QEMU `virt`'s PCIe host maps each requester ID to the SMMU stream of the same number.
     /// if let Some(np) = of::Node::find_compatible(c"pci-host-ecam-generic") {
     ///     if np.property_present(c"iommu-map") {
-    ///         let iommu = np.map_iommu_id(0x300)?.ok_or(ENODEV)?;
+    ///         let (iommu, stream_id) = np.map_iommu_id(0x300)?.ok_or(ENODEV)?;
     ///         assert!(iommu.property_present(c"#iommu-cells"));
+    ///         assert_eq!(stream_id, 0x300);
     ///     }
     /// }
     /// # Ok::<(), Error>(())
     /// ```
-    pub fn map_iommu_id(&self, id: u32) -> Result<Option<ARef<Node>>> {
+    pub fn map_iommu_id(&self, id: u32) -> Result<Option<(ARef<Node>, u32)>> {
         let mut args: bindings::of_phandle_args = pin_init::zeroed();
         // SAFETY: `self.as_raw()` is a valid node and `args` a valid result buffer.
         to_result(unsafe { bindings::of_map_iommu_id(self.as_raw(), id, &mut args) })?;
         // INVARIANT: On success `of_map_iommu_id()` returns the IOMMU node referenced, or NULL.
         // SAFETY: The reference it took is handed to the `ARef`.
-        Ok(NonNull::new(args.np).map(|np| unsafe { ARef::from_raw(np.cast()) }))
+        let iommu = NonNull::new(args.np).map(|np| unsafe { ARef::<Node>::from_raw(np.cast()) });
+        // The map's output is one cell, the specifier's first.
+        Ok(iommu.map(|iommu| (iommu, args.args[0])))
     }
 
     /// Returns the IOVA ranges of the node's `iommu-ranges`, sorted by address
