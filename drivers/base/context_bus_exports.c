@@ -10,9 +10,11 @@
 #include <linux/device/devres.h>
 #include <linux/export.h>
 
-/* Defined in context_bus.rs. */
+/* context_device_create() is defined in context_bus.rs, */
 EXPORT_SYMBOL_GPL(context_device_create);
+/* and so is context_device_destroy(), */
 EXPORT_SYMBOL_GPL(context_device_destroy);
+/* and dev_is_context_device(). */
 EXPORT_SYMBOL_GPL(dev_is_context_device);
 
 static void context_device_destroy_action(void *cdev)
