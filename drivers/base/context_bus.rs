@@ -114,6 +114,8 @@ struct Context {
     /// "no IOMMU".
     configure_err: Atomic<i32>,
     /// The device's claim on its group's default domain, from its creation to its destruction.
+    /// The claim holds a reference to the device, a cycle that only [`destroy`] breaks: every
+    /// device whose claim is set here is destroyed that way, never merely dropped.
     #[pin]
     claim: Mutex<Option<DmaDomainClaim>>,
     /// The device's name, its key in [`CONTEXTS`].
@@ -649,15 +651,19 @@ pub unsafe extern "C" fn context_device_destroy(cdev: *mut c::context_device) {
 ///
 /// # Safety
 ///
-/// `dev` must be a valid device.
+/// `dev` must be NULL or a valid device.
 #[export]
 pub unsafe extern "C" fn dev_is_context_device(dev: *const c::device) -> bool {
+    let Some(dev) = NonNull::new(dev.cast_mut()) else {
+        return false;
+    };
     // SAFETY: `dev` is a valid device (caller), for the call.
-    CONTEXT_TYPE.owns(unsafe { Device::from_raw(dev.cast_mut()) })
+    CONTEXT_TYPE.owns(unsafe { Device::from_raw(dev.as_ptr()) })
 }
 
 fn context_bus_init() -> Result {
-    // SAFETY: Called once, before anything can take the lock.
+    // SAFETY: Called once, from the postcore initcall; nothing takes the lock earlier, as no
+    // context device can be requested before drivers probe (device initcalls at the earliest).
     unsafe { CONTEXTS.init() };
     *CONTEXTS.lock() = Some(RBTree::new());
     // SAFETY: The bus type is a static of built-in code (the bus cannot be a module), never

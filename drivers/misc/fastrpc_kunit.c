@@ -575,7 +575,7 @@ static void fastrpc_bank_dma_is_isolated(struct kunit *test)
  * Fail the n-th allocation of the probe, for n = 1, 2, ... until a probe
  * meets no fault: a failed probe leaves no context device and no device
  * node, and the next probe succeeds. Needs failslab and fail_page_alloc
- * with ignore-gfp-wait cleared (make test-debug).
+ * with ignore-gfp-wait cleared in debugfs.
  */
 static void fastrpc_probe_fault_injection(struct kunit *test)
 {
@@ -591,7 +591,7 @@ static void fastrpc_probe_fault_injection(struct kunit *test)
 	int attached;
 
 	if (!IS_ENABLED(CONFIG_FAULT_INJECTION))
-		kunit_skip(test, "needs CONFIG_FAULT_INJECTION (make test-debug)");
+		kunit_skip(test, "needs CONFIG_FAULT_INJECTION");
 	rpdev = fastrpc_kunit_register(test, fastrpc_kunit_channel(test, FASTRPC_KUNIT_SID_FAULTS,
 								   cbs, ARRAY_SIZE(cbs)));
 	dev = &rpdev->dev;

@@ -57,7 +57,7 @@ static inline bool context_bus_kunit_has(const char *name)
 
 /* Why a fault-injection sweep in which no fault fired is skipped */
 #define CONTEXT_BUS_KUNIT_NO_FAULT \
-	"no fault point fired: needs failslab and fail_page_alloc with ignore-gfp-wait off (make test-debug)"
+	"no fault point fired: needs failslab and fail_page_alloc with ignore-gfp-wait off in debugfs"
 
 /*
  * Why a call with an injected fault may dump the stack: when an allocation

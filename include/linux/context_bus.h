@@ -155,9 +155,9 @@ struct context_device *devm_context_device_create(struct device *parent,
 
 /**
  * dev_is_context_device() - tell whether a device is a context device
- * @dev: any device
+ * @dev: any device, or NULL
  *
- * Return: true if @dev is on the context device bus.
+ * Return: true if @dev is on the context device bus, false for NULL.
  */
 bool dev_is_context_device(const struct device *dev);
 

@@ -37,7 +37,7 @@ use crate::{
     types::Opaque,
 };
 use core::{
-    marker::PhantomData,
+    mem::ManuallyDrop,
     ops::{BitOr, Deref, Range},
     ptr::{self, NonNull},
 };
@@ -427,7 +427,8 @@ impl Deref for Registration {
 impl Drop for Registration {
     fn drop(&mut self) {
         // SAFETY: By the type invariant `cdev` is live and destroyed only here. Everything made
-        // through `Attached` borrows `self`, so it is gone already.
+        // through `Attached` borrows `self`, so it is gone already, or was forgotten: then its
+        // memory is leaked with it, never reused, and the device's DMA ends with its context.
         unsafe { bindings::context_device_destroy(self.cdev.as_ptr()) };
     }
 }
@@ -526,69 +527,86 @@ impl<'a> Attached<'a> {
     }
 
     /// Maps the elements of `buf` for DMA in direction `dir` (`dma_map_single_attrs()`) for as
-    /// long as the returned [`Mapping`] lives, which borrows `buf` and `self`: the CPU cannot
-    /// touch the buffer meanwhile, and the mapping is gone (`dma_unmap_single_attrs()`, which
-    /// makes the device's writes visible) before either is.
+    /// long as the returned [`Mapping`] lives, which owns the buffer meanwhile and borrows `self`:
+    /// the CPU cannot touch the buffer while the device may, and the mapping is gone
+    /// (`dma_unmap_single_attrs()`, which makes the device's writes visible) before the device
+    /// leaves its IOMMU context. [`Mapping::unmap`] gives the buffer back.
+    ///
+    /// The mapping owns the buffer rather than borrowing it so that forgetting the mapping
+    /// ([`core::mem::forget`], which safe code may do) leaks the buffer with it: memory the
+    /// device may still write is never freed for reuse.
     ///
     /// The buffer is a [`KVec`], so that it is physically contiguous memory the DMA API can map.
     /// Fails with `EINVAL` for an empty buffer, `ENOMEM` if the mapping fails (the window's IOVA
-    /// runs out).
+    /// runs out); the buffer is freed then.
     ///
     /// # Examples
     ///
     /// ```
     /// use kernel::{context_bus::Registration, dma::DataDirection, prelude::*};
     ///
-    /// fn send(bank: &Registration, mut frame: KVec<u8>) -> Result<KVec<u8>> {
-    ///     {
-    ///         let mapping = bank.attached().map(&mut frame, DataDirection::ToDevice)?;
-    ///         pr_info!("frame at IOVA {:#x}\n", mapping.dma_address());
-    ///         // The device reads the frame here.
-    ///     }
+    /// fn send(bank: &Registration, frame: KVec<u8>) -> Result<KVec<u8>> {
+    ///     let mapping = bank.attached().map(frame, DataDirection::ToDevice)?;
+    ///     pr_info!("frame at IOVA {:#x}\n", mapping.dma_address());
+    ///     // The device reads the frame here.
     ///     // Unmapped: the frame is the CPU's again.
-    ///     Ok(frame)
+    ///     Ok(mapping.unmap())
     /// }
     /// # let _ = send;
     /// ```
     ///
     /// While it is mapped, the buffer is the device's:
     ///
-    /// ```compile_fail,E0499
+    /// ```compile_fail,E0382
     /// use kernel::{context_bus::Registration, dma::DataDirection, prelude::*};
     ///
-    /// fn scribble(bank: &Registration, frame: &mut KVec<u8>) -> Result {
+    /// fn scribble(bank: &Registration, mut frame: KVec<u8>) -> Result {
     ///     let mapping = bank.attached().map(frame, DataDirection::FromDevice)?;
-    ///     // error[E0499]: cannot borrow `*frame` as mutable more than once at a time
+    ///     // error[E0382]: borrow of moved value: `frame`
     ///     frame[0] = 0;
     ///     drop(mapping);
     ///     Ok(())
     /// }
     /// ```
-    pub fn map<'b, T: AsBytes + FromBytes>(
+    ///
+    /// and the mapping cannot outlive the registration:
+    ///
+    /// ```compile_fail,E0505
+    /// use kernel::{context_bus::Registration, dma::DataDirection, prelude::*};
+    ///
+    /// fn keep_mapped(bank: Registration, frame: KVec<u8>) -> Result {
+    ///     let mapping = bank.attached().map(frame, DataDirection::ToDevice)?;
+    ///     // error[E0505]: cannot move out of `bank` because it is borrowed
+    ///     drop(bank);
+    ///     let _ = mapping.dma_address();
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn map<T: AsBytes + FromBytes>(
         self,
-        buf: &'b mut KVec<T>,
+        mut buf: KVec<T>,
         dir: DataDirection,
-    ) -> Result<Mapping<'a, 'b>> {
+    ) -> Result<Mapping<'a, T>> {
         let size = core::mem::size_of_val(buf.as_slice());
         if size == 0 {
             return Err(EINVAL);
         }
         let dir = bindings::dma_data_direction::from(dir);
         // SAFETY: The device is valid and attached to its IOMMU context (type invariant). The
-        // buffer is `size` bytes of one `kmalloc()` allocation, in the kernel's linear map, and
-        // borrowed exclusively for as long as it is mapped (the `Mapping` holds the borrow).
+        // buffer is `size` bytes of one `kmalloc()` allocation, in the kernel's linear map; the
+        // `Mapping` owns it for as long as it is mapped, and leaks it if it is never unmapped.
         let addr = unsafe {
             bindings::dma_map_single_attrs(self.raw(), buf.as_mut_ptr().cast(), size, dir, 0)
         };
         // SAFETY: `addr` was just returned by a mapping of the device.
         to_result(unsafe { bindings::dma_mapping_error(self.raw(), addr) })?;
-        // INVARIANT: Just mapped, `size` bytes in direction `dir`.
+        // INVARIANT: Just mapped, `size` bytes of `buf` in direction `dir`.
         Ok(Mapping {
             dev: self,
             addr,
             size,
             dir,
-            _buf: PhantomData,
+            buf: ManuallyDrop::new(buf),
         })
     }
 }
@@ -680,26 +698,27 @@ impl<T: AsBytes + FromBytes> Drop for Dma<'_, T> {
 // SAFETY: The memory may be used and freed from any thread if its elements may be sent.
 unsafe impl<T: AsBytes + FromBytes + Send> Send for Dma<'_, T> {}
 
-// SAFETY: Through `&Dma` the elements are only read (volatile, by value), which is sound from
-// several threads for `T: Sync`.
-unsafe impl<T: AsBytes + FromBytes + Sync> Sync for Dma<'_, T> {}
+// SAFETY: Through `&Dma` the elements are only read, each into a new `T` on the reading thread,
+// which is sending it there: sound from several threads for `T: Send`.
+unsafe impl<T: AsBytes + FromBytes + Send> Sync for Dma<'_, T> {}
 
-/// A streaming DMA mapping of a buffer of a context device ([`Attached::map`]), undone when
-/// dropped.
+/// A streaming DMA mapping of a buffer of a context device ([`Attached::map`]), which owns the
+/// buffer while it is mapped; undone by [`Mapping::unmap`] or when dropped.
 ///
 /// # Invariants
 ///
-/// `addr` maps `size` bytes of a buffer borrowed exclusively for `'b` for DMA of `dev` in
-/// direction `dir`; unmapped (on drop) while `dev` is still attached to its IOMMU context.
-pub struct Mapping<'a, 'b> {
+/// `addr` maps the `size` bytes of `buf`'s elements for DMA of `dev` in direction `dir`; `buf` is
+/// freed only after it is unmapped, which happens (once) while `dev` is still attached to its
+/// IOMMU context.
+pub struct Mapping<'a, T: AsBytes + FromBytes> {
     dev: Attached<'a>,
     addr: DmaAddress,
     size: usize,
     dir: bindings::dma_data_direction,
-    _buf: PhantomData<&'b mut [u8]>,
+    buf: ManuallyDrop<KVec<T>>,
 }
 
-impl Mapping<'_, '_> {
+impl<T: AsBytes + FromBytes> Mapping<'_, T> {
     /// Returns the buffer's DMA address: an IOVA of the device's window.
     #[inline]
     pub fn dma_address(&self) -> DmaAddress {
@@ -711,14 +730,43 @@ impl Mapping<'_, '_> {
     pub fn size(&self) -> usize {
         self.size
     }
-}
 
-impl Drop for Mapping<'_, '_> {
-    fn drop(&mut self) {
-        // SAFETY: Mapped for `dev` with these arguments, unmapped once, here, while `dev` is
-        // attached to its IOMMU context and the buffer still borrowed (type invariant).
+    /// Unmaps the buffer and gives it back, with what the device wrote to it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use kernel::{context_bus::Registration, dma::DataDirection, prelude::*};
+    ///
+    /// fn receive(bank: &Registration) -> Result<KVec<u8>> {
+    ///     let frame = KVec::from_elem(0u8, 256, GFP_KERNEL)?;
+    ///     let mapping = bank.attached().map(frame, DataDirection::FromDevice)?;
+    ///     // The device writes the frame here.
+    ///     Ok(mapping.unmap())
+    /// }
+    /// # let _ = receive;
+    /// ```
+    pub fn unmap(self) -> KVec<T> {
+        let mut this = ManuallyDrop::new(self);
+        this.unmap_dma();
+        // SAFETY: `this` is never dropped, so its buffer is taken once, here; unmapped above.
+        unsafe { ManuallyDrop::take(&mut this.buf) }
+    }
+
+    fn unmap_dma(&mut self) {
+        // SAFETY: Mapped for `dev` with these arguments; called once, by `unmap()` or `drop()`,
+        // while `dev` is attached to its IOMMU context and before the buffer is freed (type
+        // invariant).
         unsafe {
             bindings::dma_unmap_single_attrs(self.dev.raw(), self.addr, self.size, self.dir, 0)
         };
+    }
+}
+
+impl<T: AsBytes + FromBytes> Drop for Mapping<'_, T> {
+    fn drop(&mut self) {
+        self.unmap_dma();
+        // SAFETY: Unmapped above; `self.buf` is not used again.
+        unsafe { ManuallyDrop::drop(&mut self.buf) };
     }
 }

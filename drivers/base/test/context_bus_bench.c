@@ -18,11 +18,12 @@
  *             many as a context device has
  *   faux      faux_device_create(): the driver core alone, no IOMMU
  *
- * Every case is KUNIT_SPEED_SLOW: "make test" leaves them out, "make bench"
- * runs them. Timed loops run with the console at CONSOLE_LOGLEVEL_QUIET so
- * that printing "Adding to iommu group" to the serial console is not what
- * is measured; results are printed after the level is restored, one
- * "ctxbench:" line each, for harness/bench.sh to parse.
+ * Every case is KUNIT_SPEED_SLOW: kunit.py run --filter 'speed>slow' leaves
+ * them out, a run without the filter includes them. Timed loops run with
+ * the console at CONSOLE_LOGLEVEL_QUIET so that printing "Adding to iommu
+ * group" to the serial console is not what is measured; results are
+ * printed after the level is restored, one "ctxbench:" line each, for a
+ * script to parse.
  */
 
 #include <kunit/device.h>

@@ -290,7 +290,8 @@ static void ctx_expect_refusal(struct kunit *test, struct device *parent,
 	/*
 	 * Nobody heard of the refused device: no KOBJ_ADD, no KOBJ_REMOVE.
 	 * With DEBUG_KOBJECT_RELEASE the delayed releases of earlier tests
-	 * send uevents of their own at any time: only make test tells.
+	 * send uevents of their own at any time: only a kernel without it
+	 * tells.
 	 */
 	if (!IS_ENABLED(CONFIG_DEBUG_KOBJECT_RELEASE))
 		KUNIT_EXPECT_EQ(test, atomic64_read(&uevent_seqnum), seqnum);
@@ -365,6 +366,7 @@ static void context_bus_iommu_map_devices_are_isolated(struct kunit *test)
 
 	ctx_expect_own_groups(test, &c0->dev, &c1->dev);
 	KUNIT_EXPECT_FALSE(test, dev_is_context_device(env.parent));
+	KUNIT_EXPECT_FALSE(test, dev_is_context_device(NULL));
 }
 
 static void context_bus_iommus_devices_are_isolated(struct kunit *test)
@@ -1362,7 +1364,7 @@ static_assert(ARRAY_SIZE(ctx_fault_cases) <= CTX_SID_RANGES - CTX_SID_FAULTS);
  * fault: every failed create leaves the bus and the stream as they were,
  * and kmemleak finds nothing of it. A create that absorbs its fault must still return
  * a fully usable device. Needs failslab and fail_page_alloc with
- * ignore-gfp-wait cleared, as `make test-debug` sets them.
+ * ignore-gfp-wait cleared in debugfs.
  */
 static void context_bus_fault_injection(struct kunit *test)
 {
@@ -1374,7 +1376,7 @@ static void context_bus_fault_injection(struct kunit *test)
 	struct ctx_env env;
 
 	if (!IS_ENABLED(CONFIG_FAULT_INJECTION))
-		kunit_skip(test, "needs CONFIG_FAULT_INJECTION (make test-debug)");
+		kunit_skip(test, "needs CONFIG_FAULT_INJECTION");
 
 	ctx_env_init(test, &env, CTX_SID_FAULTS + (c - ctx_fault_cases));
 	if (c->ranges)

@@ -172,17 +172,13 @@ mod tests {
         assert!(!ring.write(1024, 7));
         assert_eq!(ring.read(1023), Some(7));
         assert_eq!(one.read(0), Some(0));
-        let mut frame = KVec::from_elem(0u8, 8192, GFP_KERNEL)?;
-        {
-            let mapping = reg
-                .attached()
-                .map(&mut frame, DataDirection::Bidirectional)?;
-            assert!(window.contains(&mapping.dma_address()));
-            assert_eq!(mapping.size(), 8192);
-        }
-        let mut empty = KVec::<u8>::new();
+        let frame = KVec::from_elem(0u8, 8192, GFP_KERNEL)?;
+        let mapping = reg.attached().map(frame, DataDirection::Bidirectional)?;
+        assert!(window.contains(&mapping.dma_address()));
+        assert_eq!(mapping.size(), 8192);
+        assert_eq!(mapping.unmap().len(), 8192);
         assert!(matches!(
-            reg.attached().map(&mut empty, DataDirection::ToDevice),
+            reg.attached().map(KVec::<u8>::new(), DataDirection::ToDevice),
             Err(e) if e == EINVAL
         ));
         // The memory goes before the device: the borrow checker sees to it.
@@ -265,15 +261,14 @@ mod tests {
                 bindings::qemu_edu_kunit_dma(test, edu, iova, LEN, true);
             }
         };
-        let mut frame = KVec::from_elem(0u8, 2 * LEN, GFP_KERNEL)?;
-        let iova = {
-            let mapping = a.attached().map(&mut frame, DataDirection::FromDevice)?;
-            assert!(window.contains(&mapping.dma_address()));
-            // The other stream first: it must not land.
-            write_at(edus[1], &b, mapping.dma_address());
-            write_at(edus[0], &a, mapping.dma_address() + LEN as u64);
-            mapping.dma_address()
-        };
+        let frame = KVec::from_elem(0u8, 2 * LEN, GFP_KERNEL)?;
+        let mapping = a.attached().map(frame, DataDirection::FromDevice)?;
+        let iova = mapping.dma_address();
+        assert!(window.contains(&iova));
+        // The other stream first: it must not land.
+        write_at(edus[1], &b, iova);
+        write_at(edus[0], &a, iova + LEN as u64);
+        let mut frame = mapping.unmap();
         assert!(frame[..LEN].iter().all(|&byte| byte == 0));
         assert!(frame[LEN..] == pattern[..]);
         // Unmapped, the IOVA reaches nothing of `a` any more: the write is dropped.
@@ -301,20 +296,26 @@ mod tests {
     #[cfg(CONFIG_FAULT_INJECTION)]
     fn with_fault<T>(n: u32, f: impl FnOnce() -> T) -> (T, bool) {
         let task = kernel::task::Task::current_raw();
-        // SAFETY: `task` is the current task, alive during the call; only it reads `fail_nth`.
-        unsafe { (*task).fail_nth = n };
+        // SAFETY: `task` is the current task, alive during the call. The fault-injection core
+        // accesses the field with `READ_ONCE()` and `WRITE_ONCE()`, which volatile accesses pair
+        // with; `/proc/<pid>/task/<tid>/fail-nth` writes it plainly from another task, C's own
+        // race, which only changes which fault fires, as for a C test.
+        let fail_nth = unsafe { &raw mut (*task).fail_nth };
+        // SAFETY: `fail_nth` is valid for the call, as above.
+        unsafe { fail_nth.write_volatile(n) };
         let ret = f();
         // SAFETY: As above.
-        let fired = n != 0 && unsafe { (*task).fail_nth } == 0;
+        let fired = n != 0 && unsafe { fail_nth.read_volatile() } == 0;
         // SAFETY: As above.
-        unsafe { (*task).fail_nth = 0 };
+        unsafe { fail_nth.write_volatile(0) };
         (ret, fired)
     }
 
     /// Fails the `n`-th allocation of a `create()`, for n = 1, 2, ... until a create meets
     /// no fault: every failed create leaves the bus as it was and the stream free for the next.
-    /// Meaningful where failslab and fail_page_alloc fail `GFP_KERNEL` allocations
-    /// (`make test-debug`); elsewhere no fault point fires and it checks one create.
+    /// Meaningful where failslab and fail_page_alloc fail `GFP_KERNEL` allocations (their
+    /// `ignore-gfp-wait` cleared in debugfs); elsewhere no fault point fires and it checks one
+    /// create.
     #[cfg(CONFIG_FAULT_INJECTION)]
     #[test]
     fn create_survives_every_fault() -> Result {

@@ -483,7 +483,7 @@ static void host1x_context_dma_is_isolated(struct kunit *test)
  * Fail the n-th allocation of host1x_memory_context_list_init(), for n = 1,
  * 2, ... until it meets no fault: a failed init leaves no context device
  * and an empty list. Needs failslab and fail_page_alloc with
- * ignore-gfp-wait cleared (make test-debug).
+ * ignore-gfp-wait cleared in debugfs.
  */
 static void host1x_context_list_init_fault_injection(struct kunit *test)
 {
@@ -494,7 +494,7 @@ static void host1x_context_list_init_fault_injection(struct kunit *test)
 	int err;
 
 	if (!IS_ENABLED(CONFIG_FAULT_INJECTION))
-		kunit_skip(test, "needs CONFIG_FAULT_INJECTION (make test-debug)");
+		kunit_skip(test, "needs CONFIG_FAULT_INJECTION");
 	host = host1x_kunit_host(test, host1x_kunit_node(test, "faults", map, ARRAY_SIZE(map)),
 				 "faults");
 	before = context_bus_kunit_count(NULL);

@@ -136,6 +136,7 @@ impl<T: Send + Sync> Type<T> {
     }
 
     /// Returns the data of `dev`, or `None` if `dev` is not of this type.
+    #[inline]
     pub fn data<'a>(&self, dev: &'a Device) -> Option<&'a T> {
         if !self.owns(dev) {
             return None;
@@ -559,6 +560,7 @@ impl<T: 'static> Quiet<T> {
 impl<T: 'static> core::ops::Deref for Quiet<T> {
     type Target = Added<T>;
 
+    #[inline]
     fn deref(&self) -> &Added<T> {
         &self.0
     }

@@ -125,11 +125,13 @@ impl Group {
 
 // SAFETY: Instances of `Group` are always reference-counted (type invariant).
 unsafe impl AlwaysRefCounted for Group {
+    #[inline]
     fn inc_ref(&self) {
         // SAFETY: The existence of a shared reference means that the refcount is non-zero.
         unsafe { bindings::iommu_group_ref_get(self.as_raw()) };
     }
 
+    #[inline]
     unsafe fn dec_ref(obj: NonNull<Self>) {
         // SAFETY: The safety requirements guarantee that the refcount is non-zero.
         unsafe { bindings::iommu_group_put(obj.cast().as_ptr()) }

@@ -109,11 +109,10 @@ impl Node {
 
     /// Translates the function id `id` through the node's `iommu-map` (`of_map_iommu_id()`).
     ///
-    /// Returns what `id` translates to: the IOMMU node and the first cell of its specifier (the
-    /// stream ID, for an IOMMU with `#iommu-cells = <1>`); `None` if the map does not cover `id`
-    /// (a node without `iommu-map` covers none). Fails if the map cannot be read: `ENODEV` for a
-    /// phandle that names no node, `EFAULT` for an id outside the map mask, as `of_map_id()`
-    /// does.
+    /// Returns what `id` translates to, the IOMMU node and its specifier ([`IommuSpecifier`]);
+    /// `None` if the map does not cover `id` (a node without `iommu-map` covers none). Fails if
+    /// the map cannot be read: `ENODEV` for a phandle that names no node, `EFAULT` for an id
+    /// outside the map mask, as `of_map_id()` does.
     ///
     /// # Examples
     ///
@@ -123,22 +122,32 @@ impl Node {
     /// // QEMU `virt`'s PCIe host maps each requester ID to the SMMU stream of the same number.
     /// if let Some(np) = of::Node::find_compatible(c"pci-host-ecam-generic") {
     ///     if np.property_present(c"iommu-map") {
-    ///         let (iommu, stream_id) = np.map_iommu_id(0x300)?.ok_or(ENODEV)?;
-    ///         assert!(iommu.property_present(c"#iommu-cells"));
-    ///         assert_eq!(stream_id, 0x300);
+    ///         let spec = np.map_iommu_id(0x300)?.ok_or(ENODEV)?;
+    ///         assert!(spec.iommu().property_present(c"#iommu-cells"));
+    ///         assert_eq!(spec.args(), &[0x300]);
     ///     }
     /// }
     /// # Ok::<(), Error>(())
     /// ```
-    pub fn map_iommu_id(&self, id: u32) -> Result<Option<(ARef<Node>, u32)>> {
+    pub fn map_iommu_id(&self, id: u32) -> Result<Option<IommuSpecifier>> {
         let mut args: bindings::of_phandle_args = pin_init::zeroed();
         // SAFETY: `self.as_raw()` is a valid node and `args` a valid result buffer.
         to_result(unsafe { bindings::of_map_iommu_id(self.as_raw(), id, &mut args) })?;
-        // INVARIANT: On success `of_map_iommu_id()` returns the IOMMU node referenced, or NULL.
+        let Some(np) = NonNull::new(core::mem::replace(&mut args.np, ptr::null_mut())) else {
+            return Ok(None);
+        };
+        // INVARIANT: On success `of_map_iommu_id()` returns the IOMMU node referenced.
         // SAFETY: The reference it took is handed to the `ARef`.
-        let iommu = NonNull::new(args.np).map(|np| unsafe { ARef::<Node>::from_raw(np.cast()) });
-        // The map's output is one cell, the specifier's first.
-        Ok(iommu.map(|iommu| (iommu, args.args[0])))
+        let iommu = unsafe { ARef::<Node>::from_raw(np.cast()) };
+        // `of_map_id()` gives as many cells as the IOMMU's `#iommu-cells`, at most all of them.
+        let count = usize::try_from(args.args_count)
+            .unwrap_or(0)
+            .min(args.args.len());
+        Ok(Some(IommuSpecifier {
+            iommu,
+            args: args.args,
+            count,
+        }))
     }
 
     /// Returns the IOVA ranges of the node's `iommu-ranges`, sorted by address
@@ -200,3 +209,44 @@ unsafe impl Send for Node {}
 
 // SAFETY: As for `Send`: every method takes `&self` and is safe to call concurrently.
 unsafe impl Sync for Node {}
+
+/// What an id translates to through an `iommu-map` ([`Node::map_iommu_id`]): the IOMMU's node and
+/// the specifier's cells, as many as the IOMMU's `#iommu-cells`.
+///
+/// # Examples
+///
+/// ```
+/// use kernel::{of::IommuSpecifier, prelude::*};
+///
+/// // An IOMMU with `#iommu-cells = <1>`, such as an SMMUv3, takes the stream ID alone.
+/// fn stream_id(spec: &IommuSpecifier) -> Result<u32> {
+///     match spec.args() {
+///         [sid] => Ok(*sid),
+///         _ => Err(EINVAL),
+///     }
+/// }
+/// # let _ = stream_id;
+/// ```
+///
+/// # Invariants
+///
+/// `count <= args.len()`.
+pub struct IommuSpecifier {
+    iommu: ARef<Node>,
+    args: [u32; bindings::MAX_PHANDLE_ARGS as usize],
+    count: usize,
+}
+
+impl IommuSpecifier {
+    /// Returns the IOMMU's node.
+    #[inline]
+    pub fn iommu(&self) -> &Node {
+        &self.iommu
+    }
+
+    /// Returns the specifier's cells.
+    #[inline]
+    pub fn args(&self) -> &[u32] {
+        &self.args[..self.count]
+    }
+}
