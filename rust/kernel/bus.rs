@@ -243,15 +243,15 @@ unsafe extern "C" fn dma_configure_callback<T: Operations>(dev: *mut bindings::d
     }
     let lock = bus.dma_config_lock.get();
     // SAFETY: The lock is initialised: `registered` is set (type invariant of `Type`).
-    let state = unsafe { MutexBackend::lock(lock) };
+    let () = unsafe { MutexBackend::lock(lock) };
     // INVARIANT: In `dma_configure`, under the bus's lock.
     let mut config = DmaConfig {
         dev,
         _not_send: PhantomData,
     };
     let ret = from_result(|| T::dma_configure(dev, &mut config).map(|()| 0));
-    // SAFETY: Taken above, by this thread.
-    unsafe { MutexBackend::unlock(lock, &state) };
+    // SAFETY: Taken above, by this thread; a mutex keeps no guard state (`()`).
+    unsafe { MutexBackend::unlock(lock, &()) };
     ret
 }
 

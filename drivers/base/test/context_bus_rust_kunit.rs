@@ -60,7 +60,7 @@ fn skip(reason: &CStr) {
         let reason = reason.to_bytes_with_nul();
         let n = reason.len().min(comment.len());
         for (to, from) in comment[..n].iter_mut().zip(reason) {
-            *to = *from as _;
+            *to = *from as kernel::ffi::c_char;
         }
         comment[n - 1] = 0;
     }
