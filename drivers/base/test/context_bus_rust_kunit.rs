@@ -21,6 +21,10 @@ use kernel::{
     sync::aref::ARef,
 };
 
+/// What `pr_info!` puts before each line: a module gets it from `module!`, this file is none.
+#[cfg(CONFIG_FAULT_INJECTION)]
+const __LOG_PREFIX: &[u8] = b"rust_context_bus\0";
+
 /// QEMU virt's PCIe host bridge; 0x300 is a bus number no device uses.
 const PCIE_COMPATIBLE: &CStr = c"pci-host-ecam-generic";
 const FN_ID: u32 = 0x300;
@@ -351,7 +355,7 @@ mod tests {
             n += 1;
         }
         pr_info!(
-            "rust_context_bus: {} fault points: {} refused, {} absorbed\n",
+            "{} fault points: {} refused, {} absorbed\n",
             n - 1,
             refused,
             absorbed
