@@ -36,6 +36,8 @@
 #define FASTRPC_KUNIT_SID_FAULTS	0x420	/* CBs 0x421 and 0x422 */
 #define FASTRPC_KUNIT_SID_LIVE	0x430	/* CB 0x431 */
 #define FASTRPC_KUNIT_TAG_DMA	0x440	/* names the channel; its CBs are the edus' */
+#define FASTRPC_KUNIT_SID_IDENTITY	0x450	/* CB 0x451 */
+#define FASTRPC_KUNIT_SID_MASKS	0x460	/* CB 0x461 */
 
 /* What the channel looked like when a device node was registered. */
 struct fastrpc_kunit_node {
@@ -197,13 +199,15 @@ static struct rpmsg_device *fastrpc_kunit_register(struct kunit *test, struct de
 }
 
 /*
- * Add /fastrpc-kunit-<tag>/fastrpc, a CDSP channel with the CBs @cbs, for
- * the rest of the test. The OF core makes a platform device for the
- * container only: the channel is the rpmsg device's, the CBs nobody's.
+ * Add /fastrpc-kunit-<tag>/fastrpc, a CDSP channel of SoC @compatible with
+ * the CBs @cbs, for the rest of the test. The OF core makes a platform
+ * device for the container only: the channel is the rpmsg device's, the
+ * CBs nobody's.
  */
-static struct device_node *fastrpc_kunit_channel(struct kunit *test, u32 tag,
-						 const struct fastrpc_kunit_cb *cbs,
-						 unsigned int n)
+static struct device_node *fastrpc_kunit_soc_channel(struct kunit *test, u32 tag,
+						     const char *compatible,
+						     const struct fastrpc_kunit_cb *cbs,
+						     unsigned int n)
 {
 	struct device_node *box, *np, *cb;
 	struct of_changeset *ocs;
@@ -220,7 +224,7 @@ static struct device_node *fastrpc_kunit_channel(struct kunit *test, u32 tag,
 	KUNIT_ASSERT_NOT_NULL(test, np);
 	of_node_put_kunit(test, np);
 	KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_string(ocs, np, "compatible",
-							      "qcom,fastrpc"));
+							      compatible));
 	KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_string(ocs, np, "label", "cdsp"));
 	KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_u32(ocs, np, "#address-cells", 1));
 	KUNIT_ASSERT_EQ(test, 0, of_changeset_add_prop_u32(ocs, np, "#size-cells", 0));
@@ -247,6 +251,13 @@ static struct device_node *fastrpc_kunit_channel(struct kunit *test, u32 tag,
 	}
 	KUNIT_ASSERT_EQ(test, 0, of_changeset_apply_kunit(test, ocs));
 	return np;
+}
+
+static struct device_node *fastrpc_kunit_channel(struct kunit *test, u32 tag,
+						 const struct fastrpc_kunit_cb *cbs,
+						 unsigned int n)
+{
+	return fastrpc_kunit_soc_channel(test, tag, "qcom,fastrpc", cbs, n);
 }
 
 /* The CB context device of stream @sid: checked, then returned. */
@@ -399,13 +410,77 @@ static void fastrpc_probe_fails_without_iommu(struct kunit *test)
 }
 
 /*
+ * With iommu.passthrough=1 the CB platform devices probed, their DMA
+ * untranslated: the CB context devices accept the identity domain, and
+ * the channel probes.
+ */
+static void fastrpc_probe_in_passthrough(struct kunit *test)
+{
+	u32 smmu = iommu_kunit_phandle(test);
+	const struct fastrpc_kunit_cb cbs[] = {
+		{ FASTRPC_KUNIT_SID_IDENTITY + 1, smmu, 0 },
+	};
+	struct fastrpc_channel_ctx *cctx;
+	struct iommu_domain *domain;
+	struct rpmsg_device *rpdev;
+
+	iommu_kunit_default_passthrough(test);
+	rpdev = fastrpc_kunit_register(test, fastrpc_kunit_channel(test, FASTRPC_KUNIT_SID_IDENTITY,
+								   cbs, ARRAY_SIZE(cbs)));
+	KUNIT_ASSERT_PTR_EQ_MSG(test, rpdev->dev.driver, &fastrpc_driver.drv,
+				"FastRPC did not bind %s", dev_name(&rpdev->dev));
+	cctx = dev_get_drvdata(&rpdev->dev);
+	KUNIT_ASSERT_EQ(test, cctx->cbcount, 1);
+	domain = iommu_get_domain_for_dev(&cctx->cbs[0]->dev);
+	KUNIT_ASSERT_NOT_NULL(test, domain);
+	KUNIT_EXPECT_EQ(test, domain->type, IOMMU_DOMAIN_IDENTITY);
+	KUNIT_EXPECT_NOT_NULL(test, cctx->fdevice);
+}
+
+/*
+ * A CDSP that addresses 34 bits (Kaanapali) gets them for streaming DMA;
+ * coherent memory stays below 4 GiB, as the CB platform devices had it.
+ */
+static void fastrpc_cb_dma_masks(struct kunit *test)
+{
+	u32 smmu = iommu_kunit_phandle(test);
+	const struct fastrpc_kunit_cb cbs[] = {
+		{ FASTRPC_KUNIT_SID_MASKS + 1, smmu, 0 },
+	};
+	struct fastrpc_channel_ctx *cctx;
+	struct rpmsg_device *rpdev;
+	struct device *dev;
+	dma_addr_t iova;
+	void *cpu;
+
+	rpdev = fastrpc_kunit_register(test,
+				       fastrpc_kunit_soc_channel(test, FASTRPC_KUNIT_SID_MASKS,
+								 "qcom,kaanapali-fastrpc",
+								 cbs, ARRAY_SIZE(cbs)));
+	KUNIT_ASSERT_PTR_EQ_MSG(test, rpdev->dev.driver, &fastrpc_driver.drv,
+				"FastRPC did not bind %s", dev_name(&rpdev->dev));
+	cctx = dev_get_drvdata(&rpdev->dev);
+	KUNIT_ASSERT_EQ(test, cctx->soc_data->dma_addr_bits_cdsp, 34);
+	dev = fastrpc_kunit_expect_cb(test, cctx, cbs[0].reg);
+	KUNIT_EXPECT_EQ(test, dma_get_mask(dev), DMA_BIT_MASK(34));
+	KUNIT_EXPECT_EQ(test, dev->coherent_dma_mask, DMA_BIT_MASK(32));
+
+	/* IOVA allocation is top-down: a 34-bit mask would give IOVA above 4 GiB. */
+	cpu = dma_alloc_coherent(dev, SZ_64K, &iova, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, cpu);
+	KUNIT_EXPECT_LE(test, iova + SZ_64K, (dma_addr_t)SZ_4G);
+	dma_free_coherent(dev, SZ_64K, cpu, iova);
+}
+
+/*
  * The channel goes while a file holds a session with buffers mapped
  * through its CB, as when the DSP stops under a running application: the
  * CB device stays on the bus, in its group and domain, for as long as a
  * buffer is mapped through it, even past the file, as an exported buffer
- * can be. A buffer an interrupted invocation left to the channel goes with
- * the channel. Each is unmapped through the IOMMU that mapped it, and the
- * last one takes the device away: nothing is left.
+ * can be. A buffer an interrupted invocation left to the channel stays
+ * mapped, as the DSP may still use it, but no longer holds the channel.
+ * Each is unmapped through the IOMMU that mapped it, and the last one
+ * takes the device away: nothing is left.
  */
 static void fastrpc_remove_with_live_mapping(struct kunit *test)
 {
@@ -415,6 +490,7 @@ static void fastrpc_remove_with_live_mapping(struct kunit *test)
 	};
 	dma_addr_t iova, iova_interrupted;
 	struct fastrpc_buf *buf, *interrupted;
+	void *interrupted_virt;
 	struct fastrpc_channel_ctx *cctx;
 	struct iommu_domain *domain;
 	struct rpmsg_device *rpdev;
@@ -446,6 +522,7 @@ static void fastrpc_remove_with_live_mapping(struct kunit *test)
 	KUNIT_ASSERT_NE(test, iommu_iova_to_phys(domain, iova), 0);
 	KUNIT_ASSERT_EQ(test, fastrpc_buf_alloc(fl, dev, SZ_64K, &interrupted), 0);
 	iova_interrupted = fastrpc_ipa_to_dma_addr(cctx, interrupted->dma_addr);
+	interrupted_virt = interrupted->virt;
 	list_add_tail(&interrupted->node, &cctx->invoke_interrupted_mmaps);
 
 	/* The channel goes: the device stays while buffers are mapped. */
@@ -455,7 +532,12 @@ static void fastrpc_remove_with_live_mapping(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, device_is_registered(dev));
 	KUNIT_ASSERT_PTR_EQ(test, iommu_get_domain_for_dev(dev), domain);
 	KUNIT_EXPECT_NE(test, iommu_iova_to_phys(domain, iova), 0);
-	KUNIT_EXPECT_EQ(test, iommu_iova_to_phys(domain, iova_interrupted), 0);
+	/*
+	 * The DSP may still use the interrupted invocation's buffer: it stays
+	 * mapped, never freed by the driver (the test frees it, below).
+	 */
+	KUNIT_EXPECT_NE(test, iommu_iova_to_phys(domain, iova_interrupted), 0);
+	dma_free_coherent(dev, SZ_64K, interrupted_virt, iova_interrupted);
 
 	/* The file closes first: the buffer still holds the device. */
 	fastrpc_device_release(NULL, &file);
@@ -646,6 +728,8 @@ static int fastrpc_kunit_init(struct kunit *test)
 static struct kunit_case fastrpc_test_cases[] = {
 	KUNIT_CASE(fastrpc_probe_creates_cbs_before_nodes),
 	KUNIT_CASE(fastrpc_probe_fails_without_iommu),
+	KUNIT_CASE(fastrpc_probe_in_passthrough),
+	KUNIT_CASE(fastrpc_cb_dma_masks),
 	KUNIT_CASE(fastrpc_remove_with_live_mapping),
 	KUNIT_CASE(fastrpc_bank_dma_is_isolated),
 	KUNIT_CASE(fastrpc_probe_fault_injection),

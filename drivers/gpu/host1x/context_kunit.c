@@ -283,8 +283,8 @@ static void host1x_context_outlives_host_while_used(struct kunit *test)
 	struct device *client;
 	struct host1x *host;
 	struct page *page;
+	struct pid *pid, *other;
 	dma_addr_t iova;
-	struct pid *pid;
 
 	host = host1x_kunit_host(test, host1x_kunit_node(test, "live", map, ARRAY_SIZE(map)),
 				 "live");
@@ -293,6 +293,7 @@ static void host1x_context_outlives_host_while_used(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, host1x_kunit_list_free, host));
 	client = host1x_kunit_client(test, smmu);
 	pid = host1x_kunit_pid(test, get_task_pid(current, PIDTYPE_TGID));
+	other = host1x_kunit_pid(test, find_get_pid(1));
 
 	cd = host1x_memory_context_alloc(host, client, pid);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, cd);
@@ -311,6 +312,19 @@ static void host1x_context_outlives_host_while_used(struct kunit *test)
 	 * other one does not, and nothing touches the struct host1x again.
 	 */
 	kunit_release_action(test, host1x_kunit_list_free, host);
+
+	/*
+	 * An alloc that read host1x->context_list before remove() cleared
+	 * it (a Tegra DRM channel open racing the unbind) finds the list
+	 * dead, and no context device, gone or in use by another process.
+	 */
+	host->context_list = cd->list;
+	KUNIT_EXPECT_PTR_EQ(test, host1x_memory_context_alloc(host, client, other),
+			    ERR_PTR(-ENODEV));
+	KUNIT_EXPECT_PTR_EQ(test, host1x_memory_context_alloc(host, client, pid),
+			    ERR_PTR(-ENODEV));
+	host->context_list = NULL;
+
 	kunit_device_unregister(test, host->dev);
 	kunit_kfree(test, host);
 	KUNIT_ASSERT_TRUE_MSG(test, context_bus_kunit_has("host1x-ctx.0"),
