@@ -488,9 +488,9 @@ static void fastrpc_remove_with_live_mapping(struct kunit *test)
 	const struct fastrpc_kunit_cb cbs[] = {
 		{ FASTRPC_KUNIT_SID_LIVE + 1, smmu, 0 },
 	};
-	dma_addr_t iova, iova_interrupted;
-	struct fastrpc_buf *buf, *interrupted;
-	void *interrupted_virt;
+	dma_addr_t iova, iova_interrupted, iova_late;
+	struct fastrpc_buf *buf, *interrupted, *late;
+	void *interrupted_virt, *late_virt;
 	struct fastrpc_channel_ctx *cctx;
 	struct iommu_domain *domain;
 	struct rpmsg_device *rpdev;
@@ -510,8 +510,9 @@ static void fastrpc_remove_with_live_mapping(struct kunit *test)
 	domain = iommu_get_domain_for_dev(dev);
 
 	/*
-	 * A session and two buffers, as open(2) and FASTRPC_IOCTL_ALLOC_DMA_BUFF
-	 * make them; an interrupted invocation hands the second to the channel.
+	 * A session and three buffers, as open(2), FASTRPC_IOCTL_ALLOC_DMA_BUFF
+	 * and FASTRPC_IOCTL_MMAP make them; an interrupted invocation hands the
+	 * second to the channel, and one interrupted after remove() the third.
 	 */
 	file.private_data = &cctx->fdevice->miscdev;
 	KUNIT_ASSERT_EQ(test, fastrpc_device_open(NULL, &file), 0);
@@ -524,6 +525,12 @@ static void fastrpc_remove_with_live_mapping(struct kunit *test)
 	iova_interrupted = fastrpc_ipa_to_dma_addr(cctx, interrupted->dma_addr);
 	interrupted_virt = interrupted->virt;
 	list_add_tail(&interrupted->node, &cctx->invoke_interrupted_mmaps);
+	KUNIT_ASSERT_EQ(test, fastrpc_buf_alloc(fl, dev, SZ_64K, &late), 0);
+	iova_late = fastrpc_ipa_to_dma_addr(cctx, late->dma_addr);
+	late_virt = late->virt;
+	spin_lock(&fl->lock);
+	list_add_tail(&late->node, &fl->mmaps);
+	spin_unlock(&fl->lock);
 
 	/* The channel goes: the device stays while buffers are mapped. */
 	kunit_release_action(test, fastrpc_kunit_unregister, &rpdev->dev);
@@ -537,7 +544,18 @@ static void fastrpc_remove_with_live_mapping(struct kunit *test)
 	 * mapped, never freed by the driver (the test frees it, below).
 	 */
 	KUNIT_EXPECT_NE(test, iommu_iova_to_phys(domain, iova_interrupted), 0);
-	dma_free_coherent(dev, SZ_64K, interrupted_virt, iova_interrupted);
+	if (iommu_iova_to_phys(domain, iova_interrupted))
+		dma_free_coherent(dev, SZ_64K, interrupted_virt, iova_interrupted);
+
+	/*
+	 * An invocation interrupted after remove(): its buffer is let go of
+	 * at once, as remove() did with the others, not left to a channel
+	 * that nobody will remove again.
+	 */
+	fastrpc_invoke_interrupted(fl);
+	KUNIT_EXPECT_NE(test, iommu_iova_to_phys(domain, iova_late), 0);
+	if (iommu_iova_to_phys(domain, iova_late))
+		dma_free_coherent(dev, SZ_64K, late_virt, iova_late);
 
 	/* The file closes first: the buffer still holds the device. */
 	fastrpc_device_release(NULL, &file);

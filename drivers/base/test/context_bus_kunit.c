@@ -284,7 +284,7 @@ static void ctx_expect_refusal(struct kunit *test, struct device *parent,
 				kunit_add_action_or_reset(test, ctx_destroy_action, cdev));
 		return;
 	}
-	KUNIT_EXPECT_TRUE_MSG(test, IS_ERR(cdev), "NULL, expected %d: never NULL", err);
+	KUNIT_EXPECT_TRUE_MSG(test, IS_ERR(cdev), "got NULL, expected %d", err);
 	KUNIT_EXPECT_EQ_MSG(test, PTR_ERR(cdev), (long)err, "got %pe", cdev);
 	KUNIT_EXPECT_EQ(test, context_bus_kunit_count(NULL), before);
 	/*

@@ -294,6 +294,7 @@ static void host1x_context_outlives_host_while_used(struct kunit *test)
 	client = host1x_kunit_client(test, smmu);
 	pid = host1x_kunit_pid(test, get_task_pid(current, PIDTYPE_TGID));
 	other = host1x_kunit_pid(test, find_get_pid(1));
+	KUNIT_ASSERT_PTR_NE(test, pid, other);
 
 	cd = host1x_memory_context_alloc(host, client, pid);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, cd);
