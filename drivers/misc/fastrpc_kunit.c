@@ -26,6 +26,7 @@
 #include <kunit/qemu_edu.h>
 #include <kunit/static_stub.h>
 #include <kunit/test.h>
+#include <linux/file.h>
 #include <linux/iommu.h>
 
 /* The test transport implements the ops that are private to rpmsg. */
@@ -477,8 +478,9 @@ static void fastrpc_cb_dma_masks(struct kunit *test)
  * through its CB, as when the DSP stops under a running application: the
  * CB device stays on the bus, in its group and domain, for as long as a
  * buffer is mapped through it, even past the file, as an exported buffer
- * can be. A buffer an interrupted invocation left to the channel stays
- * mapped, as the DSP may still use it, but no longer holds the channel.
+ * (a real dma-buf here) can be. A buffer an interrupted invocation left
+ * to the channel stays mapped, as the DSP may still use it, but no longer
+ * holds the channel.
  * Each is unmapped through the IOMMU that mapped it, and the last one
  * takes the device away: nothing is left.
  */
@@ -488,8 +490,10 @@ static void fastrpc_remove_with_live_mapping(struct kunit *test)
 	const struct fastrpc_kunit_cb cbs[] = {
 		{ FASTRPC_KUNIT_SID_LIVE + 1, smmu, 0 },
 	};
+	DEFINE_DMA_BUF_EXPORT_INFO(exp_info);
 	dma_addr_t iova, iova_interrupted, iova_late;
 	struct fastrpc_buf *buf, *interrupted, *late;
+	struct dma_buf *dmabuf;
 	void *interrupted_virt, *late_virt;
 	struct fastrpc_channel_ctx *cctx;
 	struct iommu_domain *domain;
@@ -521,6 +525,16 @@ static void fastrpc_remove_with_live_mapping(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, fastrpc_buf_alloc(fl, dev, SZ_64K, &buf), 0);
 	iova = fastrpc_ipa_to_dma_addr(cctx, buf->dma_addr);
 	KUNIT_ASSERT_NE(test, iommu_iova_to_phys(domain, iova), 0);
+	/* Exported as fastrpc_dmabuf_alloc() does, less the fd. */
+	exp_info.ops = &fastrpc_dma_buf_ops;
+	exp_info.size = SZ_64K;
+	exp_info.flags = O_RDWR;
+	exp_info.priv = buf;
+	dmabuf = dma_buf_export(&exp_info);
+	if (IS_ERR(dmabuf))
+		fastrpc_buf_free(buf);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dmabuf);
+	buf->dmabuf = dmabuf;
 	KUNIT_ASSERT_EQ(test, fastrpc_buf_alloc(fl, dev, SZ_64K, &interrupted), 0);
 	iova_interrupted = fastrpc_ipa_to_dma_addr(cctx, interrupted->dma_addr);
 	interrupted_virt = interrupted->virt;
@@ -563,10 +577,13 @@ static void fastrpc_remove_with_live_mapping(struct kunit *test)
 	KUNIT_EXPECT_NE(test, iommu_iova_to_phys(domain, iova), 0);
 
 	/*
-	 * The last buffer is freed while its device is still in the domain,
-	 * and the device goes (with the domain: no IOVA to look at after).
+	 * The exported buffer goes with its dma-buf's last reference: it is
+	 * freed while its device is still in the domain, and the device goes
+	 * (with the domain: no IOVA to look at after). A kthread's last
+	 * fput() is deferred: flush it.
 	 */
-	fastrpc_buf_free(buf);
+	dma_buf_put(dmabuf);
+	flush_delayed_fput();
 	KUNIT_EXPECT_FALSE_MSG(test, context_bus_kunit_has(name), "%s is left", name);
 	KUNIT_EXPECT_EQ(test, context_bus_kunit_count(NULL), before);
 }
