@@ -199,6 +199,19 @@ static struct rpmsg_device *fastrpc_kunit_register(struct kunit *test, struct de
 	return &frp->rpdev;
 }
 
+/* Register a channel device for @np, as above, and return its channel. */
+static struct fastrpc_channel_ctx *fastrpc_kunit_probe(struct kunit *test, struct device_node *np)
+{
+	struct rpmsg_device *rpdev = fastrpc_kunit_register(test, np);
+	struct fastrpc_channel_ctx *cctx;
+
+	KUNIT_ASSERT_PTR_EQ_MSG(test, rpdev->dev.driver, &fastrpc_driver.drv,
+				"FastRPC did not bind %s", dev_name(&rpdev->dev));
+	cctx = dev_get_drvdata(&rpdev->dev);
+	KUNIT_ASSERT_NOT_NULL(test, cctx);
+	return cctx;
+}
+
 /*
  * Add /fastrpc-kunit-<tag>/fastrpc, a CDSP channel of SoC @compatible with
  * the CBs @cbs, for the rest of the test. The OF core makes a platform
@@ -320,12 +333,9 @@ static void fastrpc_probe_creates_cbs_before_nodes(struct kunit *test)
 	unsigned int before, i, j, n;
 
 	before = context_bus_kunit_count(NULL);
-	rpdev = fastrpc_kunit_register(test, fastrpc_kunit_channel(test, FASTRPC_KUNIT_SID,
-								   cbs, ARRAY_SIZE(cbs)));
-	KUNIT_ASSERT_PTR_EQ_MSG(test, rpdev->dev.driver, &fastrpc_driver.drv,
-				"FastRPC did not bind %s", dev_name(&rpdev->dev));
-	cctx = dev_get_drvdata(&rpdev->dev);
-	KUNIT_ASSERT_NOT_NULL(test, cctx);
+	cctx = fastrpc_kunit_probe(test, fastrpc_kunit_channel(test, FASTRPC_KUNIT_SID,
+							       cbs, ARRAY_SIZE(cbs)));
+	rpdev = cctx->rpdev;
 
 	/* One context device per CB, each in a group of its own. */
 	KUNIT_ASSERT_EQ(test, cctx->cbcount, ARRAY_SIZE(cbs));
@@ -423,14 +433,10 @@ static void fastrpc_probe_in_passthrough(struct kunit *test)
 	};
 	struct fastrpc_channel_ctx *cctx;
 	struct iommu_domain *domain;
-	struct rpmsg_device *rpdev;
 
 	iommu_kunit_default_passthrough(test);
-	rpdev = fastrpc_kunit_register(test, fastrpc_kunit_channel(test, FASTRPC_KUNIT_SID_IDENTITY,
-								   cbs, ARRAY_SIZE(cbs)));
-	KUNIT_ASSERT_PTR_EQ_MSG(test, rpdev->dev.driver, &fastrpc_driver.drv,
-				"FastRPC did not bind %s", dev_name(&rpdev->dev));
-	cctx = dev_get_drvdata(&rpdev->dev);
+	cctx = fastrpc_kunit_probe(test, fastrpc_kunit_channel(test, FASTRPC_KUNIT_SID_IDENTITY,
+							       cbs, ARRAY_SIZE(cbs)));
 	KUNIT_ASSERT_EQ(test, cctx->cbcount, 1);
 	domain = iommu_get_domain_for_dev(&cctx->cbs[0]->dev);
 	KUNIT_ASSERT_NOT_NULL(test, domain);
@@ -449,18 +455,13 @@ static void fastrpc_cb_dma_masks(struct kunit *test)
 		{ FASTRPC_KUNIT_SID_MASKS + 1, smmu, 0 },
 	};
 	struct fastrpc_channel_ctx *cctx;
-	struct rpmsg_device *rpdev;
 	struct device *dev;
 	dma_addr_t iova;
 	void *cpu;
 
-	rpdev = fastrpc_kunit_register(test,
-				       fastrpc_kunit_soc_channel(test, FASTRPC_KUNIT_SID_MASKS,
-								 "qcom,kaanapali-fastrpc",
-								 cbs, ARRAY_SIZE(cbs)));
-	KUNIT_ASSERT_PTR_EQ_MSG(test, rpdev->dev.driver, &fastrpc_driver.drv,
-				"FastRPC did not bind %s", dev_name(&rpdev->dev));
-	cctx = dev_get_drvdata(&rpdev->dev);
+	cctx = fastrpc_kunit_probe(test, fastrpc_kunit_soc_channel(test, FASTRPC_KUNIT_SID_MASKS,
+								   "qcom,kaanapali-fastrpc",
+								   cbs, ARRAY_SIZE(cbs)));
 	KUNIT_ASSERT_EQ(test, cctx->soc_data->dma_addr_bits_cdsp, 34);
 	dev = fastrpc_kunit_expect_cb(test, cctx, cbs[0].reg);
 	KUNIT_EXPECT_EQ(test, dma_get_mask(dev), DMA_BIT_MASK(34));
@@ -490,7 +491,6 @@ static void fastrpc_remove_with_live_mapping(struct kunit *test)
 	const struct fastrpc_kunit_cb cbs[] = {
 		{ FASTRPC_KUNIT_SID_LIVE + 1, smmu, 0 },
 	};
-	DEFINE_DMA_BUF_EXPORT_INFO(exp_info);
 	dma_addr_t iova, iova_interrupted, iova_late;
 	struct fastrpc_buf *buf, *interrupted, *late;
 	struct dma_buf *dmabuf;
@@ -505,10 +505,9 @@ static void fastrpc_remove_with_live_mapping(struct kunit *test)
 	char name[128];
 
 	before = context_bus_kunit_count(NULL);
-	rpdev = fastrpc_kunit_register(test, fastrpc_kunit_channel(test, FASTRPC_KUNIT_SID_LIVE,
-								   cbs, ARRAY_SIZE(cbs)));
-	cctx = dev_get_drvdata(&rpdev->dev);
-	KUNIT_ASSERT_NOT_NULL(test, cctx);
+	cctx = fastrpc_kunit_probe(test, fastrpc_kunit_channel(test, FASTRPC_KUNIT_SID_LIVE,
+							       cbs, ARRAY_SIZE(cbs)));
+	rpdev = cctx->rpdev;
 	dev = fastrpc_kunit_expect_cb(test, cctx, cbs[0].reg);
 	strscpy(name, dev_name(dev));
 	domain = iommu_get_domain_for_dev(dev);
@@ -525,12 +524,8 @@ static void fastrpc_remove_with_live_mapping(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, fastrpc_buf_alloc(fl, dev, SZ_64K, &buf), 0);
 	iova = fastrpc_ipa_to_dma_addr(cctx, buf->dma_addr);
 	KUNIT_ASSERT_NE(test, iommu_iova_to_phys(domain, iova), 0);
-	/* Exported as fastrpc_dmabuf_alloc() does, less the fd. */
-	exp_info.ops = &fastrpc_dma_buf_ops;
-	exp_info.size = SZ_64K;
-	exp_info.flags = O_RDWR;
-	exp_info.priv = buf;
-	dmabuf = dma_buf_export(&exp_info);
+	/* Exported as FASTRPC_IOCTL_ALLOC_DMA_BUFF does, less the fd. */
+	dmabuf = fastrpc_buf_export(buf);
 	if (IS_ERR(dmabuf))
 		fastrpc_buf_free(buf);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dmabuf);
@@ -632,10 +627,9 @@ static void fastrpc_bank_dma_is_isolated(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, file);
 
 	before = context_bus_kunit_count(NULL);
-	rpdev = fastrpc_kunit_register(test, fastrpc_kunit_channel(test, FASTRPC_KUNIT_TAG_DMA,
-								   cbs, ARRAY_SIZE(cbs)));
-	cctx = dev_get_drvdata(&rpdev->dev);
-	KUNIT_ASSERT_NOT_NULL(test, cctx);
+	cctx = fastrpc_kunit_probe(test, fastrpc_kunit_channel(test, FASTRPC_KUNIT_TAG_DMA,
+							       cbs, ARRAY_SIZE(cbs)));
+	rpdev = cctx->rpdev;
 
 	/* A session, as open(2) makes it: its CB is A, whichever it is. */
 	file->private_data = &cctx->fdevice->miscdev;
