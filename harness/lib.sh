@@ -85,8 +85,8 @@ boot_qemu() {
 }
 
 # The busybox initramfs of `make run` and `make test-debug`, written to
-# $1/initramfs.cpio: busybox from Debian's arm64 busybox-static and the
-# scripts of harness/initramfs/.
+# $1/initramfs.cpio: busybox from Debian's arm64 busybox-static, the
+# scripts of harness/initramfs/ and the sample module of samples/context_bus.
 make_initramfs() {
 	local dir=$1 deb root
 	deb=$(ls "$CACHE"/debs/busybox-static_*_arm64.deb 2>/dev/null | tail -n 1)
@@ -99,6 +99,11 @@ make_initramfs() {
 	install -m 755 "$REPO"/harness/initramfs/init "$root/init"
 	install -m 755 "$REPO"/harness/initramfs/report "$root/bin/report"
 	install -m 755 "$REPO"/harness/initramfs/kunit-debug "$root/bin/kunit-debug"
+	# The C client module of the exported API, where the config builds it.
+	if [ -f "$BUILD/samples/context_bus/context_bus_client.ko" ]; then
+		mkdir -p "$root/lib/modules"
+		install -m 644 "$BUILD/samples/context_bus/context_bus_client.ko" "$root/lib/modules/"
+	fi
 	(cd "$root" && find . | cpio -o -H newc --quiet) >"$dir/initramfs.cpio"
 }
 

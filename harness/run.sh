@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Boot the KUnit kernel on the KUnit machine, QEMU virt + SMMUv3, whose
-# device tree gains two iris VPU stubs, with a busybox initramfs that prints
-# the context devices and IOMMU groups and powers off. Of the tests only
-# rust_iris_vpu_stub_dma runs, at boot: real DMA through the banks of a
+# device tree gains two iris VPU stubs and a node for the C client module
+# (samples/context_bus), with a busybox initramfs that prints the context
+# devices, loads and unloads that module, prints the IOMMU groups and
+# powers off.  Of the tests only rust_iris_vpu_stub_dma runs, at boot: real DMA through the banks of a
 # third stub, which the report shows too (it taints the kernel as tested,
 # and leaves the edu devices taken).  "--shell" opens an interactive shell
 # instead of powering off.
@@ -39,7 +40,7 @@ grep -q 'smmuv3@[0-9a-f]* {' "$RUNDIR/virt.dts" ||
 	die "QEMU's machine tree has no SMMUv3 node" "check -machine iommu=smmuv3 in $QEMU_CONFIG"
 {
 	sed -E 's/^([[:space:]]*)(smmuv3@[0-9a-f]+ \{)/\1smmu: \2/' "$RUNDIR/virt.dts"
-	cat "$REPO/harness/run/iris-vpu-stubs.dtsi"
+	cat "$REPO"/harness/run/*.dtsi
 } >"$RUNDIR/run.dts"
 "$dtc" -q -I dts -O dtb -o "$RUNDIR/run.dtb" "$RUNDIR/run.dts" ||
 	die "dtc failed on the run device tree (${RUNDIR#"$REPO"/}/run.dts)"
