@@ -6,7 +6,7 @@
 SHELL := /bin/bash
 H := harness
 
-.PHONY: help setup fetch tree build test test-debug bench run shell matrix series series-check docs dt-binding-check refresh-patch new-patch clean distclean
+.PHONY: help setup fetch tree build test test-debug bench run shell matrix robot series series-check docs dt-binding-check refresh-patch new-patch clean distclean
 
 help:
 	@echo 'make run            build, boot under QEMU virt+SMMUv3, print the IOMMU groups'
@@ -16,6 +16,8 @@ help:
 	@echo 'make shell          like run, with an interactive shell'
 	@echo 'make setup|fetch|tree|build   the single steps run and test take'
 	@echo 'make matrix         build the users as modules, and a kernel without Rust (slow)'
+	@echo 'make robot          what build robots check: x86_64, W=1, sparse, coccicheck, Kconfig corners,'
+	@echo '                   DT bindings, a C module at run time, series-check (slow; CHECKS="a b")'
 	@echo 'make series         write the series as git format-patch files to out/series/ (with cover letter)'
 	@echo 'make series-check   git am out/series/ on the pristine base, build and checkpatch each patch (slow)'
 	@echo 'make dt-binding-check  dt_binding_check of the bindings the series changes (dt-schema from PyPI)'
@@ -54,6 +56,9 @@ shell: tree
 
 matrix: tree
 	@bash $(H)/matrix.sh
+
+robot: tree
+	@CHECKS="$(CHECKS)" bash $(H)/robot.sh
 
 series: fetch
 	@source $(H)/lib.sh && python3 $(H)/series.py "$$REPO" "$$PRISTINE" "$$OUT/series"

@@ -6,6 +6,9 @@
 # $CTXBUS_CACHE) that reuses the mirror of the machine's own apt sources,
 # then keep the pristine kernel as a git repository with one base commit.
 # The machine's apt setup is not touched.
+#
+# `fetch.sh sparse` instead builds sparse for `make robot` from Debian's
+# source package (see build_sparse) and prints the binary's path.
 
 source "$(dirname "$0")/lib.sh"
 
@@ -128,6 +131,47 @@ make_pristine() {
 	rm -rf "$PRISTINE"
 	mv "$tmp" "$PRISTINE"
 }
+
+# The kernel's checker-valid.sh wants a sparse newer than its last release,
+# 0.6.4, which is what Debian's stable package is; sid's source package is
+# newer, and its binary package needs a newer libc than a stable machine
+# has. So build sid's source (a minute) into $CACHE/sparse-<version>/,
+# once per version, with a deb-src line of its own in the private lists.
+SPARSE_SUITE=${CTXBUS_SPARSE_SUITE:-sid}
+build_sparse() {
+	local list=$APTDIR/etc/sources.list.d/sparse-src.list ver dir tmp tarball
+	[ -f "$APTDIR/apt.conf" ] || setup_private_apt
+	if [ ! -f "$list" ]; then
+		echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $(machine_mirror) $SPARSE_SUITE main" >"$list"
+		say "updating the private package lists (sources of $SPARSE_SUITE, for sparse)"
+		private_apt update >/dev/null || { rm -f "$list"; die "apt-get update with the deb-src line failed"; }
+	fi
+	ver=$(APT_CONFIG=$APTDIR/apt.conf apt-cache showsrc sparse 2>/dev/null |
+		sed -n 's/^Version: //p' | sort -V | tail -n 1)
+	[ -n "$ver" ] || die "no sparse source package in $SPARSE_SUITE" "set CTXBUS_SPARSE_SUITE"
+	dir=$CACHE/sparse-$ver
+	if [ ! -x "$dir/sparse" ]; then
+		say "building sparse $ver from Debian's source package"
+		tmp=$CACHE/sparse-build
+		rm -rf "$tmp"
+		mkdir -p "$tmp"
+		(cd "$tmp" && private_apt source --download-only "sparse=$ver" >/dev/null 2>&1) ||
+			die "apt-get source sparse=$ver failed"
+		tarball=$(ls "$tmp"/sparse_*.orig.tar.* | head -n 1)
+		tar -xf "$tarball" -C "$tmp"
+		make -s -C "$tmp"/sparse-*/ -j"$(jobs)" sparse >"$tmp/build.log" 2>&1 ||
+			die "building sparse failed" "see $tmp/build.log"
+		mkdir -p "$dir"
+		install -m 755 "$tmp"/sparse-*/sparse "$dir/sparse"
+		rm -rf "$tmp"
+	fi
+	echo "$dir/sparse"
+}
+
+if [ "${1:-}" = sparse ]; then
+	build_sparse
+	exit 0
+fi
 
 fetch_kernel
 make_pristine

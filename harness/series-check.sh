@@ -7,7 +7,9 @@
 #   - run scripts/checkpatch.pl --strict on it,
 #   - build the kernel with the test config (the .config kunit.py makes
 #     for `make test`) and CONFIG_WERROR=y, which makes warnings errors in
-#     C and, through -Dwarnings, in Rust.
+#     C and, through -Dwarnings, in Rust,
+#   - build the objects of the C files the patch adds or changes again
+#     with W=1, warnings errors as well.
 # The builds share one build directory, so each one after the first is
 # incremental; compiles go through ccache (cache in $CTXBUS_CACHE/ccache).
 # At the end compare the applied tree with out/linux (what `make test`
@@ -93,6 +95,19 @@ checkpatch() {
 		! grep -q '^Traceback' "$log"
 }
 
+# Build the objects of the C files patch $1 adds or changes once more with
+# W=1 (warnings are errors here too), appending to log $2; sets w1_count.
+w1_objects() {
+	local patch=$1 log=$2 f objs=()
+	for f in $(sed -n 's|^diff --git a/[^ ]* b/\([^ ]*\.c\)$|\1|p' "$patch"); do
+		[ -f "$ST/$f" ] && [ -f "$SB/${f%.c}.o" ] && objs+=("${f%.c}.o")
+	done
+	w1_count=${#objs[@]}
+	[ ${#objs[@]} -gt 0 ] || return 0
+	rm -f "${objs[@]/#/$SB/}"
+	make -C "$ST" "${MAKE_ARGS[@]}" W=1 -j"$(jobs)" "${objs[@]}" >>"$log" 2>&1
+}
+
 start=$(date +%s)
 fail=0 built_ok=1 n=0
 lines=()
@@ -125,8 +140,9 @@ for p in "${patches[@]}"; do
 		cp "$CHECK/test.config" "$SB/.config" 2>/dev/null ||
 			{ mkdir -p "$SB"; cp "$CHECK/test.config" "$SB/.config"; }
 		if make -s -C "$ST" "${MAKE_ARGS[@]}" olddefconfig >"$LOGS/$num.build.log" 2>&1 &&
-		   make -C "$ST" "${MAKE_ARGS[@]}" -j"$(jobs)" all >>"$LOGS/$num.build.log" 2>&1; then
-			b_res="builds ok ($(( $(date +%s) - t0 )) s)"
+		   make -C "$ST" "${MAKE_ARGS[@]}" -j"$(jobs)" all >>"$LOGS/$num.build.log" 2>&1 &&
+		   w1_objects "$p" "$LOGS/$num.build.log"; then
+			b_res="builds ok ($(( $(date +%s) - t0 )) s, W=1 on $w1_count C objects)"
 		else
 			b_res="build FAILED (${LOGS#"$REPO"/}/$num.build.log)"
 			grep -E 'error:|warning:|Error [0-9]' "$LOGS/$num.build.log" | head -n 20 >&2 || true

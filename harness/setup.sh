@@ -12,6 +12,9 @@
 #   setup.sh docs-png  and a headless browser (CTXBUS_DOCS_PNG=1 make docs)
 #   setup.sh dt      also dt-schema from PyPI, pinned, in a venv under out/
 #                    (make dt-binding-check)
+#   setup.sh robot   also what make robot needs: qemu-system-x86 for the
+#                    x86_64 run, coccinelle, and dt-schema as for dt (sparse
+#                    is built from Debian's source package: fetch.sh sparse)
 
 source "$(dirname "$0")/lib.sh"
 
@@ -27,9 +30,12 @@ DOC_PKGS=(python3-sphinx python3-sphinx-rtd-theme python3-docutils
 VIEW_PKGS=(chromium fonts-dejavu-core)
 # `make dt-binding-check`: Debian's python3 with venv, for dt-schema.
 DT_PKGS=(python3-venv)
+# `make robot`: the other architecture's QEMU and the static checkers.
+ROBOT_PKGS=(qemu-system-x86 coccinelle)
 case "${1:-}" in
 docs) DEB_PKGS+=("${DOC_PKGS[@]}") ;;
 dt) DEB_PKGS+=("${DT_PKGS[@]}") ;;
+robot) DEB_PKGS+=("${DT_PKGS[@]}" "${ROBOT_PKGS[@]}") ;;
 docs-png) DEB_PKGS+=("${DOC_PKGS[@]}" "${VIEW_PKGS[@]}") ;;
 esac
 BINDGEN_VERSION=0.72.1
@@ -86,7 +92,7 @@ fi
 [ -e "$LIBCLANG_PATH/libclang.so" ] || ls "$LIBCLANG_PATH"/libclang*.so* >/dev/null 2>&1 ||
 	die "libclang not found in $LIBCLANG_PATH" "install libclang-19-dev or set LIBCLANG_PATH"
 
-if [ "${1:-}" = dt ]; then
+if [ "${1:-}" = dt ] || [ "${1:-}" = robot ]; then
 	req=$REPO/harness/dtschema-requirements.txt
 	# Installed again only when the pins change.
 	if ! cmp -s "$req" "$DTSCHEMA_VENV/requirements.txt"; then
