@@ -31,7 +31,8 @@ VIEW_PKGS=(chromium fonts-dejavu-core)
 # `make dt-binding-check`: Debian's python3 with venv, for dt-schema.
 DT_PKGS=(python3-venv)
 # `make robot`: the other architecture's QEMU and the static checkers.
-ROBOT_PKGS=(qemu-system-x86 coccinelle)
+# coccinelle runs the OCaml scripts of some semantic patches with ocamlfind.
+ROBOT_PKGS=(qemu-system-x86 coccinelle ocaml-nox ocaml-findlib)
 case "${1:-}" in
 docs) DEB_PKGS+=("${DOC_PKGS[@]}") ;;
 dt) DEB_PKGS+=("${DT_PKGS[@]}") ;;
