@@ -115,9 +115,10 @@ arm64_make() {
 	shift 2
 	mkdir -p "$dir"
 	if ! cmp -s "$BUILD/.config" "$dir/.config.test"; then
-		cp "$BUILD/.config" "$dir/.config"
-		"$tree/scripts/config" --file "$dir/.config" -e DRM -e DRM_TEGRA
-		make -s -C "$tree" O="$dir" ARCH=arm64 "${CC_ARGS[@]}" olddefconfig >/dev/null
+		rm -f "$dir/.config.test"
+		cp "$BUILD/.config" "$dir/.config" || return 1
+		"$tree/scripts/config" --file "$dir/.config" -e DRM -e DRM_TEGRA || return 1
+		make -s -C "$tree" O="$dir" ARCH=arm64 "${CC_ARGS[@]}" olddefconfig >/dev/null || return 1
 		cp "$BUILD/.config" "$dir/.config.test"
 	fi
 	make -C "$tree" O="$dir" ARCH=arm64 "${CC_ARGS[@]}" -j"$(jobs)" "$@"
@@ -165,8 +166,8 @@ warnings_check() {
 	cp "$log" "$ROBOT/$name.log"
 	python3 "$WARN" parse "$log" "$TREE" >"$ROBOT/$name.series" || { echo "robot_warn.py failed"; return 1; }
 	: >"$ROBOT/$name.base"
-	if awk -F'\t' 'NR == FNR { base[$1]; next } $1 in base' \
-		"$ROBOT/in-base.txt" "$ROBOT/$name.series" | grep -q .; then
+	if awk -F'\t' 'NR == FNR { base[$1]; next } $1 in base { f = 1; exit } END { exit !f }' \
+		"$ROBOT/in-base.txt" "$ROBOT/$name.series"; then
 		bt=$(base_tree)
 		mapfile -t bobjs < <(for o in "${objs[@]}"; do
 			[ -f "$bt/${o%.o}.c" ] || [ -f "$bt/${o%.o}.rs" ] || [ "$o" = rust/kernel.o ] &&
@@ -256,10 +257,11 @@ check_sparse() {
 		{ echo "$SPARSE is no sparse the kernel takes"; return 1; }
 	warnings_check sparse "W=1 CLIPPY=1 C=2 CHECK=$SPARSE" c || return 1
 	# Each object must have been checked.
-	local checked objs
-	checked=$(grep -c '^  CHECK ' "$ROBOT/sparse.log" || true)
-	objs=$(touched_objects | grep -c '^c ')
-	[ "$checked" -ge "$objs" ] || { echo "  sparse checked $checked of $objs objects"; return 1; }
+	local o missed=()
+	for o in $(touched_objects | awk '$1 == "c" {print $2}'); do
+		grep -qxF "  CHECK   ${o%.o}.c" "$ROBOT/sparse.log" || missed+=("$o")
+	done
+	[ ${#missed[@]} = 0 ] || { echo "  sparse did not check ${missed[*]}"; return 1; }
 }
 
 # coccicheck MODE=report on directory $2 of tree $1, its reports as
@@ -302,8 +304,8 @@ check_cocci() {
 }
 
 # Link host1x.ko, fastrpc.ko and the client sample in the kconfig build dir
-# $1 without building its vmlinux: modpost then only warns of the symbols
-# the modules take from the kernel, and each of those must be one the
+# $1 without building its vmlinux (modpost only warns then), and check
+# every symbol they take from elsewhere (llvm-nm -u): each must be one the
 # kernel exports (the test build's Module.symvers: the same bus, built in)
 # or one the modules export to each other.
 link_modules() {
@@ -313,7 +315,7 @@ link_modules() {
 		"${kos[@]}" >"$dir/modpost.log" 2>&1 || return 1
 	cat "$dir/modpost.log"
 	for ko in "${kos[@]}"; do [ -f "$dir/$ko" ] || { echo "no $ko"; return 1; }; done
-	for sym in $(sed -n 's/.*modpost: "\([^"]*\)" \[.*\] undefined!$/\1/p' "$dir/modpost.log" | sort -u); do
+	for sym in $(for ko in "${kos[@]}"; do "llvm-nm$LLVM_SUFFIX" -u "$dir/$ko" | awk '{print $2}'; done | sort -u); do
 		n=$((n + 1))
 		awk -v s="$sym" '$2 == s { found = 1 } END { exit !found }' \
 			"$BUILD/Module.symvers" "$dir/modules-only.symvers" 2>/dev/null ||

@@ -96,7 +96,8 @@ checkpatch() {
 }
 
 # Build the objects of the C files patch $1 adds or changes once more with
-# W=1 (warnings are errors here too), appending to log $2; sets w1_count.
+# W=1 (warnings are errors here too, kernel-doc's through KDOC_WERROR),
+# appending to log $2; sets w1_count.
 w1_objects() {
 	local patch=$1 log=$2 f objs=()
 	for f in $(sed -n 's|^diff --git a/[^ ]* b/\([^ ]*\.c\)$|\1|p' "$patch"); do
@@ -105,7 +106,7 @@ w1_objects() {
 	w1_count=${#objs[@]}
 	[ ${#objs[@]} -gt 0 ] || return 0
 	rm -f "${objs[@]/#/$SB/}"
-	make -C "$ST" "${MAKE_ARGS[@]}" W=1 -j"$(jobs)" "${objs[@]}" >>"$log" 2>&1
+	KDOC_WERROR=1 make -C "$ST" "${MAKE_ARGS[@]}" W=1 -j"$(jobs)" "${objs[@]}" >>"$log" 2>&1
 }
 
 start=$(date +%s)
